@@ -1,0 +1,67 @@
+//! Helpers shared by the end-to-end tests: run the real binary on the mirror data.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+/// The offline data mirror; CI exports `RUNNER_DATA_MIRROR`, and a checkout beside the
+/// mirror finds it without the variable.
+pub fn mirror() -> PathBuf {
+    match std::env::var_os("RUNNER_DATA_MIRROR") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+    }
+}
+
+/// Runs `runner` from the repository root with the mirror and an empty download cache.
+pub fn runner(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUNNER_DATA_MIRROR", mirror())
+        .env("RUNNER_DATA_DIR", cache)
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("runner binary starts")
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The one run folder under `out/<name>/`.
+pub fn single_run_dir(out: &Path, name: &str) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.join(name))
+        .expect("recipe folder exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .collect();
+    assert_eq!(runs.len(), 1, "expected one run folder in {}, found {runs:?}", out.display());
+    runs.into_iter().next().unwrap()
+}
+
+/// Reads a parquet table.
+pub fn read_parquet(path: &Path) -> DataFrame {
+    let file = std::fs::File::open(path).unwrap_or_else(|error| panic!("open {}: {error}", path.display()));
+    ParquetReader::new(file).finish().expect("valid parquet")
+}
+
+/// Values of `metric` for `split` in a metrics table, in step order.
+pub fn metric_values(metrics: &DataFrame, split: &str, metric: &str) -> Vec<f64> {
+    let frame = metrics
+        .clone()
+        .lazy()
+        .filter(col("split").eq(lit(split)).and(col("metric").eq(lit(metric))))
+        .sort(["step"], Default::default())
+        .collect()
+        .expect("filter metrics");
+    frame.column("value").unwrap().f64().unwrap().into_no_null_iter().collect()
+}
