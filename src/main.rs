@@ -42,6 +42,29 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Label text with a finished classify run: one line `label<TAB>probability` per text.
+    Predict {
+        /// The run folder of a classify run.
+        run_dir: PathBuf,
+        /// A text to classify.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        text: Option<String>,
+        /// A file with one text per line; each output line ends with the text.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Continue a prompt with the model of a run folder, printing text as it is generated.
+    Generate(runner::generate::GenerateArgs),
+    /// Run a recipe's benchmark section (no training) and write its tables and figure.
+    Bench(runner::bench::BenchArgs),
+    /// Write a run's model as a Hugging Face GPT-2 folder (model.safetensors, config.json).
+    Export {
+        /// The run folder whose checkpoint is exported.
+        run_dir: PathBuf,
+        /// Output folder, created if missing. Files of the same names are replaced.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a recipe fully resolved, as YAML.
     Show {
         recipe: PathBuf,
@@ -50,7 +73,17 @@ enum Command {
     },
 }
 
+/// Index of `mi_option_purge_delay` in the `mi_option_e` enum of mimalloc 2 and 3.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // A training step frees and reallocates the same large activation buffers; returning them
+    // to the OS after each free costs page faults and system time on the next step, so freed
+    // memory stays mapped unless the user set MIMALLOC_PURGE_DELAY themselves.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: mi_option_set only stores an integer option; no allocation is in flight.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
     runner::logging::init();
     let cli = Cli::parse();
 
@@ -79,6 +112,26 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&error, EXIT_INVALID),
         },
+        Command::Predict { run_dir, text, file } => predict(&run_dir, text, file),
+        Command::Generate(args) => match runner::generate::run_command(&args, &mut std::io::stdout()) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(error) => fail(&error, if error.is_invalid_input() { EXIT_INVALID } else { EXIT_FAILED }),
+        },
+        Command::Bench(args) => match runner::bench::run_bench(&args) {
+            Ok(report) => {
+                println!("run folder: {}", report.run_dir.display());
+                print!("{}", runner::bench::format_table(&report.rows));
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error, if error.is_invalid_input() { EXIT_INVALID } else { EXIT_FAILED }),
+        },
+        Command::Export { run_dir, out } => match runner::model::hf::export_run(&run_dir, &out) {
+            Ok(files) => {
+                println!("wrote {} and {}", files.weights.display(), files.config.display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error, EXIT_FAILED),
+        },
         Command::Show { recipe, overrides } => match load_recipe(&recipe, &overrides) {
             Ok(resolved) => {
                 print!("{}", serde_yaml::to_string(&resolved).expect("a recipe always serializes"));
@@ -86,6 +139,34 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&error, EXIT_INVALID),
         },
+    }
+}
+
+fn predict(run_dir: &std::path::Path, text: Option<String>, file: Option<PathBuf>) -> ExitCode {
+    let (texts, echo) = match (text, file) {
+        (Some(text), _) => (vec![text], false),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(content) => (content.lines().filter(|line| !line.trim().is_empty()).map(str::to_string).collect(), true),
+            Err(error) => {
+                eprintln!("error: cannot read {}: {error}", path.display());
+                return ExitCode::from(EXIT_INVALID);
+            }
+        },
+        (None, None) => unreachable!("clap requires --text or --file"),
+    };
+
+    let predictions = runner::predict::Classifier::load(run_dir).and_then(|classifier| classifier.predict(&texts));
+    match predictions {
+        Ok(predictions) => {
+            for (prediction, text) in predictions.iter().zip(&texts) {
+                match echo {
+                    true => println!("{}\t{:.4}\t{text}", prediction.label, prediction.probability),
+                    false => println!("{}\t{:.4}", prediction.label, prediction.probability),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error, EXIT_FAILED),
     }
 }
 

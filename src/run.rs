@@ -3,17 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::data::{DataError, Gpt2Tokenizer, instruct, load_tokenizer, resolve_dataset, text};
+use crate::data::{DataDirs, DataError, Gpt2Tokenizer, instruct, load_tokenizer, resolve_dataset, text};
 use crate::device::{self, DeviceError};
 use crate::logging;
 use crate::model::checkpoint::{self, CheckpointError};
+use crate::model::hf::{Gpt2Source, load_gpt2, pretrained_architecture};
 use crate::model::{Gpt, GptConfig};
 use crate::recipe::{Recipe, RecipeError, Stage};
 use crate::results::{MetricsLog, ResultsError, RunDir, RunStatus, Summary, flatten_yaml, git_commit, peak_rss_bytes, write_atomic};
 use crate::train::fit::FitContext;
+use crate::train::classify::ClassifyData;
 use crate::train::instruct::InstructData;
 use crate::train::pretrain::PretrainData;
-use crate::train::{StageError, instruct as instruct_stage, pretrain as pretrain_stage};
+use crate::train::{StageError, classify as classify_stage, instruct as instruct_stage, pretrain as pretrain_stage};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,7 @@ pub struct RunReport {
 enum StageData {
     Pretrain(PretrainData),
     Instruct(InstructData),
+    Classify(ClassifyData),
 }
 
 /// Runs `recipe`, writing its run folder under `out_root`.
@@ -55,6 +58,12 @@ pub fn run(recipe: &Recipe, out_root: &Path) -> Result<RunReport, RunError> {
     device.seed(recipe.seed);
     let tokenizer = load_tokenizer(&recipe.data.tokenizer)?;
     let config = model_config(recipe)?;
+
+    // From here on the recipe names the architecture that runs, which a checkpoint may set.
+    let mut resolved = recipe.clone();
+    resolved.set_model(&config);
+    resolved.set_context_defaults(config.context_length);
+    let recipe = &resolved;
     let data = prepare_data(recipe, &tokenizer, &config)?;
 
     let training_device = device.clone().autodiff();
@@ -125,6 +134,10 @@ fn train_stage(
             let (model, rouge) = instruct_stage::run(context, recipe, data, model, config, tokenizer, &run_dir.path, metrics)?;
             (model, vec![("mean_rouge_l_f1".to_string(), rouge)])
         }
+        StageData::Classify(data) => {
+            let (classifier, accuracy) = classify_stage::run(context, recipe, data, model, config, &run_dir.path, metrics)?;
+            (classifier.gpt, accuracy)
+        }
     };
     checkpoint::save(&model, config, &run_dir.path)?;
     Ok(extra)
@@ -160,6 +173,9 @@ fn model_config(recipe: &Recipe) -> Result<GptConfig, RunError> {
     if recipe.model.init == "random" {
         return Ok(config);
     }
+    if let Some(source) = Gpt2Source::parse(&recipe.model.init) {
+        return pretrained_config(recipe, &source);
+    }
 
     let saved = checkpoint::load_config(Path::new(&recipe.model.init))?;
     let differences = [
@@ -184,9 +200,47 @@ fn model_config(recipe: &Recipe) -> Result<GptConfig, RunError> {
     Ok(GptConfig { drop_rate: config.drop_rate, ..saved })
 }
 
+/// Resolves the architecture of a run that starts from GPT-2 weights. It reads only the
+/// config.json (or the built-in architecture of a Hub name), so the weights are downloaded
+/// later, after the dataset has been checked.
+fn pretrained_config(recipe: &Recipe, source: &Gpt2Source) -> Result<GptConfig, RunError> {
+    let checkpoint_config = source.config().map_err(CheckpointError::from)?;
+    let resolved = pretrained_architecture(&recipe.model, &checkpoint_config, &recipe.model.init)
+        .map_err(|(key, message)| RecipeError::at_key("recipe", key, message))?;
+    for warning in &resolved.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    // Training sequences longer than the position embedding cannot run. The default
+    // allowed_max_length comes from the preset, which the checkpoint may have replaced.
+    let context_length = resolved.config.context_length;
+    if recipe.stage == Stage::Instruct
+        && let Some(allowed) = recipe.instruct.allowed_max_length
+        && allowed > context_length
+    {
+        return Err(RecipeError::at_key(
+            "recipe",
+            "instruct.allowed_max_length",
+            format!(
+                "is {allowed} (by default the preset's context_length), but the checkpoint {} has {context_length} positions. \
+                 Set it to {context_length} or less",
+                recipe.model.init
+            ),
+        )
+        .into());
+    }
+    Ok(resolved.config)
+}
+
 fn initial_model(recipe: &Recipe, config: &GptConfig, device: &burn::tensor::Device) -> Result<Gpt, RunError> {
     if recipe.model.init == "random" {
-        return Ok(config.init(device));
+        return Ok(config.init_with(device, recipe.model.weight_init));
+    }
+    if let Some(source) = Gpt2Source::parse(&recipe.model.init) {
+        let checkpoint = source.locate(&DataDirs::from_env()).map_err(CheckpointError::from)?;
+        let model = load_gpt2(config.init(device), config, &checkpoint).map_err(CheckpointError::from)?;
+        tracing::info!("initial weights: {}", checkpoint.weights.display());
+        return Ok(model);
     }
     let model = checkpoint::load_weights(config.init(device), Path::new(&recipe.model.init))?;
     tracing::info!("initial weights: {}", checkpoint::model_path(Path::new(&recipe.model.init)).display());
@@ -204,5 +258,6 @@ fn prepare_data(recipe: &Recipe, tokenizer: &Gpt2Tokenizer, config: &GptConfig) 
             let entries = instruct::load_entries(&dataset.path)?;
             Ok(StageData::Instruct(instruct_stage::prepare(recipe, entries, tokenizer, config)?))
         }
+        Stage::Classify => Ok(StageData::Classify(classify_stage::prepare(recipe, &dataset.path, tokenizer, config)?)),
     }
 }

@@ -73,7 +73,7 @@ fn semantic_checks_name_their_key() {
         ("train.epochs=0", "`train.epochs`"),
         ("train.lr=-0.1", "`train.lr`"),
         ("model.preset=gpt5", "`model.preset`"),
-        ("stage=classify", "`stage`"),
+        ("stage=finetune", "`stage`"),
         ("device=tpu", "`device`"),
     ];
     for (flag, key) in cases {

@@ -13,6 +13,7 @@ fn instruct_recipe_trains_and_writes_tables() {
     let output = runner(
         &[
             "run", "recipes/instruct.yaml",
+            "--set", "model.init=random",
             "--set", "model.preset=gpt-micro",
             "--set", "train.epochs=1",
             "--set", "train.max_steps=40",

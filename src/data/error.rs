@@ -147,6 +147,72 @@ pub enum DataError {
         path: PathBuf,
     },
 
+    /// A line of a labelled text file is not valid UTF-8.
+    #[error(
+        "line {line} of {path} is not valid UTF-8; fix the file, or set \
+         `classify.invalid_utf8: skip` to drop such lines"
+    )]
+    NotUtf8Line {
+        /// The file that was read.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+    },
+
+    /// A line of a labelled text file has fewer fields than the columns it should contain.
+    #[error(
+        "line {line} of {path} has {found} field(s) but {expected} were expected; is the \
+         separator `{separator}` right (`classify.separator`)?"
+    )]
+    MissingField {
+        /// The file that was read.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// Fields found on the line.
+        found: usize,
+        /// Fields every line needs.
+        expected: usize,
+        /// The separator, escaped for display.
+        separator: String,
+    },
+
+    /// A column named by the recipe is not in a labelled text file.
+    #[error("{path} has no column `{column}`; its columns are: {available}")]
+    MissingColumn {
+        /// The file that was read.
+        path: PathBuf,
+        /// The column the recipe names.
+        column: String,
+        /// The columns found, comma-separated.
+        available: String,
+    },
+
+    /// A table failed to parse.
+    #[error("cannot parse {path} as a table: {message}")]
+    InvalidTable {
+        /// The file that was read.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+
+    /// A label is not in the recipe's label list.
+    #[error(
+        "row {row} of {path} has label `{label}`, which is not in classify.labels ({known}); \
+         add it to the list or remove the row"
+    )]
+    UnknownLabel {
+        /// The file that was read.
+        path: PathBuf,
+        /// The 1-based data row.
+        row: usize,
+        /// The label found.
+        label: String,
+        /// The labels of the recipe, comma-separated.
+        known: String,
+    },
+
     /// A JSON file failed to parse.
     #[error("invalid JSON in {path} at line {line}, column {column}: {message}")]
     InvalidJson {

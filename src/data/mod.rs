@@ -7,6 +7,7 @@ pub mod card;
 pub mod error;
 pub mod fetch;
 pub mod instruct;
+pub mod labelled;
 pub mod text;
 pub mod tokenizer;
 
@@ -24,5 +25,6 @@ pub use instruct::{
     InstructionEntry, PROMPT_INTRO, RESPONSE_HEADER, collate, encode_example, format_prompt,
     format_response, load_entries, split_entries,
 };
+pub use labelled::{InvalidUtf8, LabelledLayout, LabelledText, load_labelled};
 pub use text::{TokenWindow, read_text, sliding_windows, split_text};
 pub use tokenizer::{END_OF_TEXT, Gpt2Tokenizer, VOCAB_SIZE, load_tokenizer};

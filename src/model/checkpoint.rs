@@ -9,6 +9,7 @@ use burn::tensor::Device;
 
 use super::config::GptConfig;
 use super::gpt::Gpt;
+use super::hf::WeightsError;
 
 /// Errors of saving or loading a checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum CheckpointError {
     Save { path: PathBuf, message: String },
     #[error("cannot read checkpoint {path}: {message}; is this the folder of a completed run?")]
     Load { path: PathBuf, message: String },
+    /// Hugging Face GPT-2 weights that could not be found, read or written.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
 }
 
 /// Path of the model weights inside a run folder.

@@ -6,10 +6,11 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, 
 use burn::tensor::activation::{gelu_approximate, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Bool, Device, Int, Tensor};
+use burn::tensor::{Bool, DType, Device, Int, Tensor};
 
 use super::cache::{KvCache, LayerCache};
 use super::config::GptConfig;
+use crate::recipe::WeightInit;
 
 /// Standard deviation of GPT-2's weight initialisation.
 const INIT_STD: f64 = 0.02;
@@ -53,11 +54,14 @@ pub struct Gpt {
     context_length: usize,
 }
 
-fn linear(d_input: usize, d_output: usize, bias: bool, std: f64, device: &Device) -> Linear {
-    let mut layer = LinearConfig::new(d_input, d_output)
-        .with_bias(bias)
-        .with_initializer(Initializer::Normal { mean: 0.0, std })
-        .init(device);
+/// Builds a linear layer: with `std`, GPT-2's normal weights and zero biases, and without it
+/// burn's default, which is PyTorch's `nn.Linear` init (uniform in ±1/sqrt(d_input)).
+fn linear(d_input: usize, d_output: usize, bias: bool, std: Option<f64>, device: &Device) -> Linear {
+    let config = LinearConfig::new(d_input, d_output).with_bias(bias);
+    let Some(std) = std else {
+        return config.init(device);
+    };
+    let mut layer = config.with_initializer(Initializer::Normal { mean: 0.0, std }).init(device);
     // GPT-2 starts every bias at zero; LinearConfig would draw them from the same normal.
     if bias {
         layer.bias = Some(Param::from_tensor(Tensor::zeros([d_output], device)));
@@ -68,12 +72,21 @@ fn linear(d_input: usize, d_output: usize, bias: bool, std: f64, device: &Device
 impl GptConfig {
     /// Builds a model with GPT-2's initialisation on `device`.
     pub fn init(&self, device: &Device) -> Gpt {
+        self.init_with(device, WeightInit::Gpt2)
+    }
+
+    /// Builds a model on `device` with the given weight initialisation.
+    pub fn init_with(&self, device: &Device, scheme: WeightInit) -> Gpt {
         // Each block adds two residual projections to the stream, so GPT-2 scales their init by
         // 1/sqrt(2 * n_layers) to keep the residual variance from growing with depth.
-        let residual_std = INIT_STD / (2.0 * self.n_layers as f64).sqrt();
+        let (std, residual_std, embedding_std) = match scheme {
+            WeightInit::Gpt2 => (Some(INIT_STD), Some(INIT_STD / (2.0 * self.n_layers as f64).sqrt()), INIT_STD),
+            // PyTorch's `nn.Embedding` draws from N(0, 1).
+            WeightInit::Pytorch => (None, None, 1.0),
+        };
         let embedding = |rows: usize| {
             EmbeddingConfig::new(rows, self.emb_dim)
-                .with_initializer(Initializer::Normal { mean: 0.0, std: INIT_STD })
+                .with_initializer(Initializer::Normal { mean: 0.0, std: embedding_std })
                 .init(device)
         };
         let dropout = || DropoutConfig::new(self.drop_rate).init();
@@ -83,14 +96,14 @@ impl GptConfig {
             .map(|_| TransformerBlock {
                 norm1: norm(),
                 attention: MultiHeadAttention {
-                    qkv: linear(self.emb_dim, 3 * self.emb_dim, self.qkv_bias, INIT_STD, device),
+                    qkv: linear(self.emb_dim, 3 * self.emb_dim, self.qkv_bias, std, device),
                     out_proj: linear(self.emb_dim, self.emb_dim, true, residual_std, device),
                     dropout: dropout(),
                     n_heads: self.n_heads,
                 },
                 norm2: norm(),
                 feed_forward: FeedForward {
-                    expand: linear(self.emb_dim, 4 * self.emb_dim, true, INIT_STD, device),
+                    expand: linear(self.emb_dim, 4 * self.emb_dim, true, std, device),
                     project: linear(4 * self.emb_dim, self.emb_dim, true, residual_std, device),
                 },
                 drop_shortcut: dropout(),
@@ -103,7 +116,7 @@ impl GptConfig {
             drop_emb: dropout(),
             blocks,
             final_norm: norm(),
-            out_head: (!self.tie_embeddings).then(|| linear(self.emb_dim, self.vocab_size, false, INIT_STD, device)),
+            out_head: (!self.tie_embeddings).then(|| linear(self.emb_dim, self.vocab_size, false, std, device)),
             context_length: self.context_length,
         }
     }
@@ -129,6 +142,8 @@ impl MultiHeadAttention {
 
         let context = if self.attention_dropout_active() {
             self.attention_with_dropout(query, key, value)
+        } else if seq == 1 {
+            attention_one_query(query, key, value)
         } else {
             let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: true };
             attention(query, key, value, None, None, options)
@@ -155,6 +170,20 @@ impl MultiHeadAttention {
     }
 }
 
+/// Attention of one new query per sequence over all keys: (B, nh, 1, hs) and (B, nh, T, hs) to
+/// (B, nh, 1, hs).
+///
+/// The newest position may see every key, so no mask is needed. With a KV cache, the keys and
+/// values are strided views of the cache buffers. burn-flex 0.22.1's fused attention copies
+/// such views into contiguous tensors first, which took about 7% of a GPT-2 small decoding
+/// step in a perf profile, while its matmul reads them in place.
+fn attention_one_query(query: Tensor<4>, key: Tensor<4>, value: Tensor<4>) -> Tensor<4> {
+    let head_dim = query.dims()[3];
+    // (B, nh, 1, hs) x (B, nh, hs, T) -> (B, nh, 1, T)
+    let scores = query.matmul(key.swap_dims(2, 3)) / (head_dim as f64).sqrt();
+    softmax(scores, 3).matmul(value)
+}
+
 /// Returns a (T_q, T_k) mask that is true where a query would see a later key.
 fn causal_mask(seq_q: usize, seq_k: usize, device: &Device) -> Tensor<2, Bool> {
     let offset = (seq_k - seq_q) as i64;
@@ -170,6 +199,12 @@ impl FeedForward {
 }
 
 impl TransformerBlock {
+    /// Returns the weight of the MLP's first layer, for tests that watch a block train.
+    #[cfg(test)]
+    pub(crate) fn mlp_weight(&self) -> Tensor<2> {
+        self.feed_forward.expand.weight.val()
+    }
+
     fn forward(&self, x: Tensor<3>, cache: Option<&mut LayerCache>) -> Tensor<3> {
         let shortcut = x.clone();
         let x = self.attention.forward(self.norm1.forward(x), cache);
@@ -204,7 +239,13 @@ impl Gpt {
         self.context_length
     }
 
-    fn hidden(&self, tokens: Tensor<2, Int>, mut cache: Option<&mut KvCache>) -> Tensor<3> {
+    /// Data type of the weights, which a KV cache for this model must share.
+    pub fn dtype(&self) -> DType {
+        self.tok_emb.weight.val().dtype()
+    }
+
+    /// Returns the final-norm hidden states (B, T, C), reading and extending `cache`.
+    pub(crate) fn hidden(&self, tokens: Tensor<2, Int>, mut cache: Option<&mut KvCache>) -> Tensor<3> {
         let [_, seq] = tokens.dims();
         let device = tokens.device();
         let offset = cache.as_ref().map_or(0, |cache| cache.len());
@@ -214,6 +255,9 @@ impl Gpt {
             offset + seq,
             self.context_length
         );
+        if let Some(cache) = cache.as_ref() {
+            assert!(seq <= cache.remaining(), "{seq} new tokens overflow a KV cache with {} free positions", cache.remaining());
+        }
 
         let positions = Tensor::<1, Int>::arange(offset as i64..(offset + seq) as i64, &device).reshape([1, seq]);
         let x = self.tok_emb.forward(tokens) + self.pos_emb.forward(positions);

@@ -24,17 +24,25 @@ pub struct Recipe {
     pub train: TrainSection,
     pub pretrain: PretrainSection,
     pub instruct: InstructSection,
+    pub classify: ClassifySection,
+    /// Inference benchmarks that `runner bench` runs; omitted from the YAML when empty.
+    #[serde(skip_serializing_if = "super::benchmark::BenchmarkSection::is_empty")]
+    pub benchmark: super::benchmark::BenchmarkSection,
 }
 
 impl Recipe {
-    /// Writes out every value that defaults to another: the preset's architecture keys, the
-    /// stride and the truncation length, so the stored recipe shows what actually ran.
+    /// Writes out the preset's architecture keys, so `runner show` lists every value.
     ///
     /// Does nothing to a model section that does not resolve; validation reports that.
     pub fn fill_derived(&mut self) {
-        let Ok(model) = GptConfig::from_section(&self.model) else {
-            return;
-        };
+        if let Ok(model) = GptConfig::from_section(&self.model) {
+            self.set_model(&model);
+        }
+    }
+
+    /// Records the architecture that actually runs (which a checkpoint may dictate) and the
+    /// values that default to its context length, so the stored recipe repeats the run.
+    pub fn set_model(&mut self, model: &GptConfig) {
         self.model.vocab_size = Some(model.vocab_size);
         self.model.context_length = Some(model.context_length);
         self.model.emb_dim = Some(model.emb_dim);
@@ -43,8 +51,13 @@ impl Recipe {
         self.model.drop_rate = Some(model.drop_rate);
         self.model.qkv_bias = Some(model.qkv_bias);
         self.model.tie_embeddings = Some(model.tie_embeddings);
-        self.pretrain.stride.get_or_insert(model.context_length);
-        self.instruct.allowed_max_length.get_or_insert(model.context_length);
+    }
+
+    /// Fills `pretrain.stride` and `instruct.allowed_max_length`, which default to the
+    /// context length of the model that runs.
+    pub fn set_context_defaults(&mut self, context_length: usize) {
+        self.pretrain.stride.get_or_insert(context_length);
+        self.instruct.allowed_max_length.get_or_insert(context_length);
     }
 }
 
@@ -56,6 +69,8 @@ pub enum Stage {
     Pretrain,
     /// Supervised finetuning on Alpaca-style instruction data.
     Instruct,
+    /// Text classification with the output head replaced by one output per class.
+    Classify,
 }
 
 impl Stage {
@@ -64,6 +79,7 @@ impl Stage {
         match self {
             Stage::Pretrain => "pretrain",
             Stage::Instruct => "instruct",
+            Stage::Classify => "classify",
         }
     }
 }
@@ -109,6 +125,8 @@ pub struct ModelSection {
     pub preset: String,
     /// `random`, or the folder of an earlier run whose checkpoint supplies the weights.
     pub init: String,
+    /// How random weights are drawn.
+    pub weight_init: WeightInit,
     pub vocab_size: Option<usize>,
     pub context_length: Option<usize>,
     pub emb_dim: Option<usize>,
@@ -118,6 +136,18 @@ pub struct ModelSection {
     pub qkv_bias: Option<bool>,
     /// Share the token embedding matrix with the output head, as GPT-2 does.
     pub tie_embeddings: Option<bool>,
+}
+
+/// Weight initialisation schemes for `model.init: random`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightInit {
+    /// GPT-2's: normal(0, 0.02) weights, residual projections scaled by 1/sqrt(2 * n_layers),
+    /// zero biases.
+    Gpt2,
+    /// PyTorch's layer defaults, which the book's models use: uniform ±1/sqrt(fan_in) for
+    /// linear layers and normal(0, 1) for embeddings.
+    Pytorch,
 }
 
 /// Optimiser and loop settings shared by every stage.
@@ -167,6 +197,100 @@ pub struct InstructSection {
     pub eval_limit: Option<usize>,
 }
 
+/// Settings of the classify stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifySection {
+    /// Field separator of the data file, one character (`\t` for TSV, `,` for CSV).
+    pub separator: String,
+    /// The first line of the file names the columns.
+    pub has_header: bool,
+    /// Names of the columns in file order when there is no header.
+    pub column_names: Vec<String>,
+    pub text_column: String,
+    pub label_column: String,
+    /// Class names in class-index order; inferred (sorted) from the data when empty.
+    pub labels: Vec<String>,
+    /// Undersample every class to the size of the smallest one before splitting.
+    pub balance: bool,
+    /// `reject` a line that is not valid UTF-8, or `skip` it and count it.
+    pub invalid_utf8: InvalidUtf8Policy,
+    /// Length every input is padded or truncated to.
+    pub padding: Padding,
+    /// Length for `padding: fixed`.
+    pub pad_length: Option<usize>,
+    /// Token position whose hidden state feeds the classification head.
+    pub pooling: Pooling,
+    /// Parts of the model that train; everything else is frozen.
+    pub trainable: Trainable,
+}
+
+/// Handling of lines that are not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidUtf8Policy {
+    Reject,
+    Skip,
+}
+
+/// Input length of the classify stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// The longest training example, as the reference does.
+    Longest,
+    /// The model's context_length.
+    Context,
+    /// `classify.pad_length` tokens.
+    Fixed,
+}
+
+/// Token position that feeds the classification head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// The last position, padding or not: the only one that attends to every token.
+    Last,
+    First,
+    /// The last token before the padding.
+    LastNonPadding,
+    /// The mean over the non-padding tokens.
+    Mean,
+}
+
+/// Parts of the model that the classify stage trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trainable {
+    /// The output head only.
+    LastLayer,
+    /// The last transformer block, the final norm and the head.
+    LastBlock,
+    /// The last two blocks, the final norm and the head.
+    LastTwoBlocks,
+    /// Every parameter.
+    All,
+}
+
+impl Default for ClassifySection {
+    fn default() -> Self {
+        ClassifySection {
+            separator: "\t".into(),
+            has_header: false,
+            column_names: vec!["label".into(), "text".into()],
+            text_column: "text".into(),
+            label_column: "label".into(),
+            labels: Vec::new(),
+            balance: true,
+            invalid_utf8: InvalidUtf8Policy::Reject,
+            padding: Padding::Longest,
+            pad_length: None,
+            pooling: Pooling::Last,
+            trainable: Trainable::LastBlock,
+        }
+    }
+}
+
 impl Default for Recipe {
     fn default() -> Self {
         Recipe {
@@ -180,6 +304,8 @@ impl Default for Recipe {
             train: TrainSection::default(),
             pretrain: PretrainSection::default(),
             instruct: InstructSection::default(),
+            classify: ClassifySection::default(),
+            benchmark: Default::default(),
         }
     }
 }
@@ -205,6 +331,7 @@ impl Default for ModelSection {
         ModelSection {
             preset: "gpt2-small".into(),
             init: "random".into(),
+            weight_init: WeightInit::Gpt2,
             vocab_size: None,
             context_length: None,
             emb_dim: None,

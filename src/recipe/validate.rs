@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use super::error::RecipeError;
-use super::schema::{Recipe, Stage};
+use super::schema::{Padding, Recipe, Stage};
 use crate::model::GptConfig;
+use crate::model::hf::{Gpt2Source, HUB_MODELS, WEIGHTS_FILE};
 
 /// Checks the values that parse but cannot work; `origin` names the source of a key.
 pub fn validate(recipe: &Recipe, origin: &dyn Fn(&str) -> String) -> Result<(), RecipeError> {
@@ -55,6 +56,42 @@ pub fn validate(recipe: &Recipe, origin: &dyn Fn(&str) -> String) -> Result<(), 
                 return fail("instruct.eval_limit", "must be at least 1, or absent for the whole test split".into());
             }
         }
+        Stage::Classify => check_classify(recipe, model.context_length, &fail)?,
+    }
+    Ok(())
+}
+
+fn check_classify(recipe: &Recipe, context_length: usize, fail: &Fail) -> Result<(), RecipeError> {
+    let classify = &recipe.classify;
+    if classify.separator.len() != 1 {
+        return fail("classify.separator", format!("`{}` is not one ASCII character; use \"\\t\" or \",\"", classify.separator.escape_default()));
+    }
+    if !classify.has_header {
+        for (key, column) in [("classify.text_column", &classify.text_column), ("classify.label_column", &classify.label_column)] {
+            if !classify.column_names.contains(column) {
+                return fail(key, format!("`{column}` is not in classify.column_names [{}]", classify.column_names.join(", ")));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(duplicate) = classify.labels.iter().find(|label| !seen.insert(*label)) {
+        return fail("classify.labels", format!("`{duplicate}` appears twice"));
+    }
+    if classify.labels.len() == 1 {
+        return fail("classify.labels", "lists one class; a classifier needs at least two".into());
+    }
+    if classify.padding == Padding::Fixed {
+        match classify.pad_length {
+            None => return fail("classify.pad_length", "missing; `padding: fixed` needs a length".into()),
+            Some(0) => return fail("classify.pad_length", "must be at least 1".into()),
+            Some(length) if length > context_length => {
+                return fail("classify.pad_length", format!("{length} exceeds the model's context_length {context_length}"));
+            }
+            Some(_) => {}
+        }
+    }
+    if recipe.data.split.test <= 0.0 {
+        return fail("data.split.test", "the classify stage reports test accuracy, so it must be above 0".into());
     }
     Ok(())
 }
@@ -81,18 +118,37 @@ fn check_split(recipe: &Recipe, fail: &Fail) -> Result<(), RecipeError> {
     Ok(())
 }
 
+/// Checks `model.init` without reading weights or using the network: a Hub name is always
+/// accepted, and a safetensors file or folder needs a supported config.json beside it.
 fn check_init(init: &str, fail: &Fail) -> Result<(), RecipeError> {
     if init == "random" {
         return Ok(());
     }
+    if let Some(source) = Gpt2Source::parse(init) {
+        return match source.config() {
+            Ok(_) => Ok(()),
+            Err(error) => fail("model.init", error.to_string()),
+        };
+    }
+
+    let hub_names: Vec<&str> = HUB_MODELS.iter().map(|model| model.name).collect();
     let folder = Path::new(init);
     if !folder.is_dir() {
-        return fail("model.init", format!("`{init}` is neither `random` nor an existing run folder"));
+        return fail(
+            "model.init",
+            format!(
+                "`{init}` is not `random`, a GPT-2 name ({}), a run folder, or a safetensors file or folder",
+                hub_names.join(", ")
+            ),
+        );
     }
     if !crate::model::checkpoint::model_path(folder).is_file() {
         return fail(
             "model.init",
-            format!("run folder `{init}` has no checkpoint/model.bpk; point at a run that completed"),
+            format!(
+                "folder `{init}` has neither checkpoint/model.bpk (point at a run that completed) nor {WEIGHTS_FILE} \
+                 (a Hugging Face GPT-2 folder)"
+            ),
         );
     }
     Ok(())

@@ -36,8 +36,8 @@ fn to_tensor(rows: &[Vec<i64>], device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(flat, [batch, seq]), device)
 }
 
-/// A split of examples that can be cut into batches.
-pub trait BatchSource {
+/// A split of examples that the training loop cuts into batches of type `B`.
+pub trait BatchSource<B> {
     /// Number of examples.
     fn len(&self) -> usize;
 
@@ -46,6 +46,26 @@ pub trait BatchSource {
         self.len() == 0
     }
 
-    /// Collates the examples at `indices` into one batch.
+    /// Builds the batch of the examples at `indices` on `device`, with its input token count.
+    fn batch(&self, indices: &[usize], device: &Device) -> (B, usize);
+}
+
+/// A split of token sequences for next-token prediction.
+pub trait RowSource {
+    /// Number of examples.
+    fn len(&self) -> usize;
+
+    /// Collates the examples at `indices` into rows of equal length.
     fn collate(&self, indices: &[usize]) -> TokenRows;
+}
+
+impl<S: RowSource> BatchSource<LmBatch> for S {
+    fn len(&self) -> usize {
+        RowSource::len(self)
+    }
+
+    fn batch(&self, indices: &[usize], device: &Device) -> (LmBatch, usize) {
+        let rows = self.collate(indices);
+        (rows.to_batch(device), rows.num_tokens())
+    }
 }

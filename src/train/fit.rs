@@ -10,14 +10,14 @@ use burn::module::Module;
 use burn::optim::AdamWConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::tensor::Device;
-use burn::train::Learner;
+use burn::train::{InferenceStep, Learner, TrainStep};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::batch::BatchSource;
-use crate::model::Gpt;
+use super::step::LossOutput;
 use crate::recipe::TrainSection;
 use crate::results::{MetricRow, MetricsLog};
 
@@ -43,14 +43,18 @@ pub struct Progress {
 /// Trains `model` on `train_data`, evaluating on `val_data`, and records every measurement.
 ///
 /// `on_epoch_end` receives the model in inference mode after each epoch, for samples.
-pub fn fit(
+pub fn fit<M, B>(
     context: &FitContext,
-    model: Gpt,
-    train_data: &dyn BatchSource,
-    val_data: &dyn BatchSource,
+    model: M,
+    train_data: &dyn BatchSource<B>,
+    val_data: &dyn BatchSource<B>,
     metrics: &mut MetricsLog,
-    on_epoch_end: &mut dyn FnMut(&Gpt, Progress, &mut MetricsLog),
-) -> Gpt {
+    on_epoch_end: &mut dyn FnMut(&M, Progress, &mut MetricsLog),
+) -> M
+where
+    M: TrainStep<Input = B, Output = LossOutput> + InferenceStep<Input = B, Output = LossOutput> + Module + std::fmt::Display + 'static,
+    B: Send + 'static,
+{
     let train = context.train;
     let mut optimizer = AdamWConfig::new()
         .with_beta_1(train.betas[0] as f32)
@@ -75,14 +79,14 @@ pub fn fit(
     'epochs: for epoch in 1..=train.epochs as u32 {
         progress.epoch = epoch;
         for indices in shuffled_batches(train_data.len(), train.batch_size, &mut rng) {
-            let rows = train_data.collate(&indices);
-            let output = learner.train_step(rows.to_batch(context.device));
+            let (batch, tokens) = train_data.batch(&indices, context.device);
+            let output = learner.train_step(batch);
             let loss = scalar(output.item.loss.clone());
             learner.lr_step();
             learner.optimizer_step(output.grads);
 
             progress.step += 1;
-            progress.tokens_seen += rows.num_tokens() as u64;
+            progress.tokens_seen += tokens as u64;
             record(metrics, context, progress, "train", "step_loss", loss);
             bar.set_message(format!("epoch {epoch} loss {loss:.3}"));
             bar.inc(1);
@@ -117,7 +121,10 @@ pub fn fit(
 ///
 /// Train batches are drawn from a fresh shuffle, as the reference's shuffled loader does, and
 /// validation batches in order, keeping a final short batch.
-fn mean_loss(model: &Gpt, data: &dyn BatchSource, train: &TrainSection, rng: Option<&mut ChaCha8Rng>, device: &Device) -> f64 {
+fn mean_loss<M, B>(model: &M, data: &dyn BatchSource<B>, train: &TrainSection, rng: Option<&mut ChaCha8Rng>, device: &Device) -> f64
+where
+    M: InferenceStep<Input = B, Output = LossOutput>,
+{
     let batches: Vec<Vec<usize>> = match rng {
         Some(rng) => shuffled_batches(data.len(), train.batch_size, rng),
         None => (0..data.len()).collect::<Vec<_>>().chunks(train.batch_size).map(<[usize]>::to_vec).collect(),
@@ -125,7 +132,7 @@ fn mean_loss(model: &Gpt, data: &dyn BatchSource, train: &TrainSection, rng: Opt
     let losses: Vec<f64> = batches
         .iter()
         .take(train.eval_iter)
-        .map(|indices| scalar(model.loss(data.collate(indices).to_batch(device))))
+        .map(|indices| scalar(InferenceStep::step(model, data.batch(indices, device).0).loss))
         .collect();
     if losses.is_empty() {
         return f64::NAN;

@@ -5,7 +5,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::StageError;
-use super::batch::{BatchSource, TokenRows};
+use super::batch::{RowSource, TokenRows};
 use super::fit::{FitContext, Progress, fit};
 use crate::data::instruct::{EncodedExample, InstructionEntry, collate, encode_example, format_prompt, split_entries};
 use crate::data::{END_OF_TEXT, Gpt2Tokenizer};
@@ -32,7 +32,7 @@ pub struct ExampleSource {
     mask_prompt: bool,
 }
 
-impl BatchSource for ExampleSource {
+impl RowSource for ExampleSource {
     fn len(&self) -> usize {
         self.examples.len()
     }

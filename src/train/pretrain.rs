@@ -4,7 +4,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::batch::{BatchSource, TokenRows};
+use super::batch::{RowSource, TokenRows};
 use super::fit::{FitContext, Progress, fit};
 use super::StageError;
 use crate::data::text::{TokenWindow, sliding_windows};
@@ -23,7 +23,7 @@ pub struct PretrainData {
 /// Windows of one split.
 pub struct WindowSource(pub Vec<TokenWindow>);
 
-impl BatchSource for WindowSource {
+impl RowSource for WindowSource {
     fn len(&self) -> usize {
         self.0.len()
     }
@@ -58,7 +58,7 @@ pub fn prepare(recipe: &Recipe, text: &str, tokenizer: &Gpt2Tokenizer, model: &G
             recipe.train.batch_size
         )));
     }
-    if val.is_empty() {
+    if val.0.is_empty() {
         return Err(StageError::TooLittleData(format!(
             "the validation text is shorter than one window of {context_length} tokens; \
              raise data.split.val or lower model.context_length"
