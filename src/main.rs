@@ -105,7 +105,7 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error, EXIT_FAILED),
             }
         }
-        Command::Validate { recipe, overrides } => match load_recipe(&recipe, &overrides) {
+        Command::Validate { recipe, overrides } => match load_any_recipe(&recipe, &overrides) {
             Ok(resolved) => {
                 println!("{}: valid ({} stage, model {})", recipe.display(), resolved.stage.as_str(), resolved.model.preset);
                 ExitCode::SUCCESS
@@ -132,7 +132,7 @@ fn main() -> ExitCode {
             }
             Err(error) => fail(&error, EXIT_FAILED),
         },
-        Command::Show { recipe, overrides } => match load_recipe(&recipe, &overrides) {
+        Command::Show { recipe, overrides } => match load_any_recipe(&recipe, &overrides) {
             Ok(resolved) => {
                 print!("{}", serde_yaml::to_string(&resolved).expect("a recipe always serializes"));
                 ExitCode::SUCCESS
@@ -168,6 +168,12 @@ fn predict(run_dir: &std::path::Path, text: Option<String>, file: Option<PathBuf
         }
         Err(error) => fail(&error, EXIT_FAILED),
     }
+}
+
+/// Loads a recipe for `runner run`, or else one that only `runner bench` can use; the error
+/// reported is that of the `runner run` checks.
+fn load_any_recipe(path: &std::path::Path, overrides: &[String]) -> Result<runner::recipe::Recipe, runner::recipe::RecipeError> {
+    load_recipe(path, overrides).or_else(|error| runner::recipe::load_benchmark_recipe(path, overrides).map_err(|_| error))
 }
 
 fn fail(error: &dyn std::error::Error, code: u8) -> ExitCode {

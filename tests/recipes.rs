@@ -208,7 +208,7 @@ fn extends_merges_base_recipe() {
 #[test]
 fn validate_accepts_shipped_recipes() {
     let cache = tempfile::tempdir().unwrap();
-    for recipe in ["recipes/pretrain.yaml", "recipes/instruct.yaml"] {
+    for recipe in ["recipes/pretrain.yaml", "recipes/instruct.yaml", "recipes/classify.yaml", "recipes/classify-scratch.yaml", "recipes/kv-cache.yaml"] {
         let output = runner(&["validate", recipe], cache.path());
         assert!(output.status.success(), "{recipe}: {}", stderr(&output));
         assert!(stdout(&output).contains("valid"), "{recipe}: {}", stdout(&output));
