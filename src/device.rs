@@ -12,7 +12,7 @@ pub struct DeviceError {
     pub feature: &'static str,
 }
 
-/// Returns the device a recipe asks for, without autodiff.
+/// Returns the device that `kind` names, without autodiff.
 pub fn select(kind: DeviceKind) -> Result<Device, DeviceError> {
     match kind {
         DeviceKind::Cpu => Ok(Device::flex()),

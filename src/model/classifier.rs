@@ -28,8 +28,8 @@ impl GptClassifier {
 
     /// Returns class logits (B, K) for `tokens` (B, T).
     ///
-    /// `mask` (B, T) is 1 on real tokens and 0 on padding, and `last_index` (B, 1) is the
-    /// position of each row's last real token; only some poolings read them.
+    /// `mask` (B, T) is 1 on real tokens and 0 on padding. `last_index` (B, 1) is the position
+    /// of each row's last real token. Only the `mean` and `last_non_padding` poolings read them.
     pub fn forward(&self, tokens: Tensor<2, Int>, mask: Tensor<2>, last_index: Tensor<2, Int>) -> Tensor<2> {
         let hidden = self.gpt.hidden(tokens, None);
         let [batch, seq, emb] = hidden.dims();

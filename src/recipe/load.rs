@@ -169,8 +169,8 @@ impl SetOverride {
             return Err(RecipeError::at(origin, "the key is empty; write a dotted key path such as `train.lr`"));
         }
 
-        // Text that YAML reads as a block mapping (`Hello: world`) is meant as a string on a
-        // command line; an explicit `{...}` flow mapping stays a mapping.
+        // On a command line, text that YAML reads as a block mapping (`Hello: world`) is meant
+        // as a string. An explicit `{...}` flow mapping stays a mapping.
         let yaml = match serde_yaml::from_str::<serde_yaml::Value>(text) {
             Ok(serde_yaml::Value::Mapping(_)) if !text.trim_start().starts_with('{') => serde_yaml::Value::String(text.to_string()),
             Ok(value) => value,

@@ -21,7 +21,7 @@ use super::step::LossOutput;
 use crate::recipe::TrainSection;
 use crate::results::{MetricRow, MetricsLog};
 
-/// What the loop needs besides the data.
+/// Settings and handles of one training loop, besides the data.
 pub struct FitContext<'a> {
     pub run_id: &'a str,
     pub stage: &'a str,
