@@ -77,7 +77,7 @@ enum Command {
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> ExitCode {
-    // A training step frees and reallocates the same large activation buffers; returning them
+    // A training step frees and reallocates the same large activation buffers. Returning them
     // to the OS after each free costs page faults and system time on the next step, so freed
     // memory stays mapped unless the user set MIMALLOC_PURGE_DELAY themselves.
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {

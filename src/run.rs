@@ -17,7 +17,7 @@ use crate::train::instruct::InstructData;
 use crate::train::pretrain::PretrainData;
 use crate::train::{StageError, classify as classify_stage, instruct as instruct_stage, pretrain as pretrain_stage};
 
-/// Why a run failed.
+/// Errors that end a run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
@@ -34,7 +34,7 @@ pub enum RunError {
     Results(#[from] ResultsError),
 }
 
-/// Where a finished run put its results, and its headline numbers.
+/// Run folder and headline numbers of a finished run.
 #[derive(Debug)]
 pub struct RunReport {
     pub run_dir: PathBuf,
@@ -143,8 +143,8 @@ fn train_stage(
     Ok(extra)
 }
 
-/// The recipe's keys as dotted columns, less `name`, `stage` and `device`, which have columns
-/// of their own in the summary.
+/// Flattens the recipe's keys into dotted columns, less `name`, `stage` and `device`, which
+/// have columns of their own in the summary.
 fn hyperparameters(recipe: &Recipe) -> Vec<(String, serde_json::Value)> {
     let yaml = serde_yaml::to_value(recipe).expect("a recipe always serializes");
     flatten_yaml(&yaml).into_iter().filter(|(key, _)| !matches!(key.as_str(), "name" | "stage" | "device")).collect()

@@ -134,7 +134,7 @@ impl MultiHeadAttention {
         let (query, key, value) = (qkv.next().unwrap(), qkv.next().unwrap(), qkv.next().unwrap());
 
         // With a cache, the new keys and values are written in place and attention reads every
-        // cached position; the causal mask then aligns to the last query.
+        // cached position. The causal mask then aligns to the last query.
         let (key, value) = match cache {
             Some(cache) => cache.append(key, value),
             None => (key, value),

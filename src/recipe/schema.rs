@@ -17,7 +17,7 @@ pub struct Recipe {
     pub stage: Stage,
     /// Seed for weight initialisation, shuffling and dropout.
     pub seed: u64,
-    /// Where tensors live: `cpu`, `wgpu` or `cuda`.
+    /// Compute device: `cpu`, `wgpu` or `cuda`.
     pub device: DeviceKind,
     pub data: DataSection,
     pub model: ModelSection,
@@ -96,7 +96,7 @@ pub enum DeviceKind {
     Cuda,
 }
 
-/// Where the data comes from and how it is split.
+/// Dataset, tokenizer and split fractions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataSection {
@@ -125,7 +125,7 @@ pub struct ModelSection {
     pub preset: String,
     /// `random`, or the folder of an earlier run whose checkpoint supplies the weights.
     pub init: String,
-    /// How random weights are drawn.
+    /// Initialisation scheme of random weights.
     pub weight_init: WeightInit,
     pub vocab_size: Option<usize>,
     pub context_length: Option<usize>,
@@ -237,7 +237,7 @@ pub enum InvalidUtf8Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Padding {
-    /// The longest training example, as the reference does.
+    /// The length of the longest training example, as the reference does.
     Longest,
     /// The model's context_length.
     Context,

@@ -44,7 +44,7 @@ impl RowSource for ExampleSource {
     }
 }
 
-/// Splits the entries 85/10/5 (or as the recipe says) in file order and tokenizes them.
+/// Splits the entries by `data.split` (85/10/5 in the book) in file order and tokenizes them.
 pub fn prepare(recipe: &Recipe, entries: Vec<InstructionEntry>, tokenizer: &Gpt2Tokenizer, model: &GptConfig) -> Result<InstructData, StageError> {
     let total = entries.len();
     let splits = split_entries(entries, recipe.data.split.train, recipe.data.split.test);
@@ -73,7 +73,7 @@ pub fn prepare(recipe: &Recipe, entries: Vec<InstructionEntry>, tokenizer: &Gpt2
     Ok(data)
 }
 
-/// Finetunes on the train split, then answers the test split and scores every response.
+/// Finetunes on the train split, then generates responses for the test split and scores each one.
 ///
 /// Returns the trained model and the mean ROUGE-L F1 of the responses.
 #[allow(clippy::too_many_arguments)]

@@ -3,8 +3,7 @@
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
-/// Target value whose position adds nothing to the loss (PyTorch's default `ignore_index`).
-pub const IGNORE_INDEX: i64 = -100;
+pub use crate::data::IGNORE_INDEX;
 
 /// Returns the mean cross-entropy over every target that is not `IGNORE_INDEX`.
 ///

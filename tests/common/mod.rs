@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use polars::prelude::*;
 
-/// The offline data mirror; CI exports `RUNNER_DATA_MIRROR`, and a checkout beside the
+/// Returns the offline data mirror. CI exports `RUNNER_DATA_MIRROR`, and a checkout beside the
 /// mirror finds it without the variable.
 pub fn mirror() -> PathBuf {
     match std::env::var_os("RUNNER_DATA_MIRROR") {
@@ -38,7 +38,7 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The one run folder under `out/<name>/`.
+/// Returns the one run folder under `out/<name>/`.
 pub fn single_run_dir(out: &Path, name: &str) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(out.join(name))
         .expect("recipe folder exists")
