@@ -14,4 +14,5 @@ pub mod predict;
 pub mod recipe;
 pub mod results;
 pub mod run;
+pub mod sweep;
 pub mod train;

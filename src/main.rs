@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use runner::recipe::load_recipe;
-use runner::run::{RunError, run};
+use runner::run::{RunError, RunIdentity, run_as};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -35,7 +35,16 @@ enum Command {
         /// Results root; the run folder is OUT/<recipe name>/<run id>.
         #[arg(long, default_value = "results")]
         out: PathBuf,
+        /// Run id to use instead of a new timestamped one; `runner sweep` passes the
+        /// variant's id. The run folder must not exist yet.
+        #[arg(long, hide = true)]
+        run_id: Option<String>,
+        /// Variant name stored in the summary; `runner sweep` passes it.
+        #[arg(long, hide = true)]
+        variant: Option<String>,
     },
+    /// Run every variant of an experiment, or one shard of them, skipping finished runs.
+    Sweep(runner::sweep::SweepArgs),
     /// Check a recipe without running it.
     Validate {
         recipe: PathBuf,
@@ -88,12 +97,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
 
     match cli.command {
-        Command::Run { recipe, overrides, out } => {
+        Command::Run { recipe, overrides, out, run_id, variant } => {
             let recipe = match load_recipe(&recipe, &overrides) {
                 Ok(recipe) => recipe,
                 Err(error) => return fail(&error, EXIT_INVALID),
             };
-            match run(&recipe, &out) {
+            match run_as(&recipe, &out, &RunIdentity { run_id, variant }) {
                 Ok(report) => {
                     println!("run folder: {}", report.run_dir.display());
                     for (name, value) in &report.metrics {
@@ -105,6 +114,14 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error, EXIT_FAILED),
             }
         }
+        Command::Sweep(args) => match runner::sweep::run_sweep(&args, &mut std::io::stdout()) {
+            Ok(_) if args.dry_run => ExitCode::SUCCESS,
+            Ok(report) => {
+                print!("{}", runner::sweep::format_report(&report));
+                if report.failed() > 0 { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS }
+            }
+            Err(error) => fail(&error, if error.is_invalid_input() { EXIT_INVALID } else { EXIT_FAILED }),
+        },
         Command::Validate { recipe, overrides } => match load_any_recipe(&recipe, &overrides) {
             Ok(resolved) => {
                 println!("{}: valid ({} stage, model {})", recipe.display(), resolved.stage.as_str(), resolved.model.preset);

@@ -34,6 +34,25 @@ pub enum RunError {
     Results(#[from] ResultsError),
 }
 
+/// Names a run that a sweep starts: the run id (the variant's id) and the variant's name.
+/// A plain run has neither and gets a fresh timestamped id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunIdentity {
+    /// The run id, used as the run folder's name.
+    pub run_id: Option<String>,
+    /// The variant's name, stored in the summary's `variant` column.
+    pub variant: Option<String>,
+}
+
+impl RunIdentity {
+    fn create_dir(&self, out_root: &Path, recipe_name: &str) -> Result<RunDir, ResultsError> {
+        match &self.run_id {
+            Some(run_id) => RunDir::create_with_id(out_root, recipe_name, run_id),
+            None => RunDir::create(out_root, recipe_name),
+        }
+    }
+}
+
 /// Run folder and headline numbers of a finished run.
 #[derive(Debug)]
 pub struct RunReport {
@@ -53,6 +72,11 @@ enum StageData {
 /// weights) is checked before the run folder exists, so a bad recipe or dataset leaves none.
 /// A failure after that writes `summary.parquet` with status `failed` and the error.
 pub fn run(recipe: &Recipe, out_root: &Path) -> Result<RunReport, RunError> {
+    run_as(recipe, out_root, &RunIdentity::default())
+}
+
+/// Runs `recipe` like [`run`], in the run folder and under the variant name `identity` gives.
+pub fn run_as(recipe: &Recipe, out_root: &Path, identity: &RunIdentity) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let device = device::select(recipe.device)?;
     device.seed(recipe.seed);
@@ -70,7 +94,7 @@ pub fn run(recipe: &Recipe, out_root: &Path) -> Result<RunReport, RunError> {
     let model = initial_model(recipe, &config, &training_device)?;
     tracing::info!("model: {} parameters ({})", burn::module::Module::num_params(&model), recipe.model.preset);
 
-    let run_dir = RunDir::create(out_root, &recipe.name)?;
+    let run_dir = identity.create_dir(out_root, &recipe.name)?;
     logging::attach_run_log(&run_dir.log_path());
     tracing::info!("run folder: {}", run_dir.path.display());
     let recipe_yaml = serde_yaml::to_string(recipe).expect("a recipe always serializes");
@@ -94,23 +118,55 @@ pub fn run(recipe: &Recipe, out_root: &Path) -> Result<RunReport, RunError> {
     headline.extend(loss_metrics(&metrics));
     metrics.write(&run_dir.metrics_path())?;
     let summary = Summary {
-        run_id: run_dir.run_id.clone(),
-        recipe_name: recipe.name.clone(),
-        stage: recipe.stage.as_str().to_string(),
         status,
         error,
         wall_time_s: started.elapsed().as_secs_f64(),
-        peak_rss_bytes: peak_rss_bytes(),
-        device: device::name(recipe.device).to_string(),
-        git_commit: git_commit(),
-        hyperparameters: hyperparameters(recipe),
         metrics: headline.clone(),
+        ..summary_of(recipe, &run_dir, identity)
     };
     summary.write(&run_dir.summary_path())?;
     logging::detach_run_log();
 
     outcome?;
     Ok(RunReport { run_dir: run_dir.path.clone(), metrics: headline })
+}
+
+/// Completes the run folder of a run that failed before it could write its summary, such as
+/// a sweep variant whose process stopped early or was killed: writes `recipe.yaml` unless the
+/// run wrote one, and a `failed` summary with `error`.
+pub fn record_failure(recipe: &Recipe, run_dir: &RunDir, identity: &RunIdentity, error: &str, wall_time_s: f64) -> Result<(), RunError> {
+    if !run_dir.recipe_path().exists() {
+        let recipe_yaml = serde_yaml::to_string(recipe).expect("a recipe always serializes");
+        write_atomic(&run_dir.recipe_path(), recipe_yaml.as_bytes())?;
+    }
+    let summary = Summary {
+        status: RunStatus::Failed,
+        error: Some(error.to_string()),
+        wall_time_s,
+        peak_rss_bytes: None,
+        ..summary_of(recipe, run_dir, identity)
+    };
+    summary.write(&run_dir.summary_path())?;
+    Ok(())
+}
+
+/// The summary fields a run knows before it trains; status, time and metrics are filled in
+/// when it ends.
+fn summary_of(recipe: &Recipe, run_dir: &RunDir, identity: &RunIdentity) -> Summary {
+    Summary {
+        run_id: run_dir.run_id.clone(),
+        variant: identity.variant.clone(),
+        recipe_name: recipe.name.clone(),
+        stage: recipe.stage.as_str().to_string(),
+        status: RunStatus::Completed,
+        error: None,
+        wall_time_s: 0.0,
+        peak_rss_bytes: peak_rss_bytes(),
+        device: device::name(recipe.device).to_string(),
+        git_commit: git_commit(),
+        hyperparameters: hyperparameters(recipe),
+        metrics: Vec::new(),
+    }
 }
 
 /// Trains the stage, saves the checkpoint and returns the stage's own headline metrics.

@@ -106,6 +106,7 @@ pub fn run_recipe(recipe: &Recipe, out_root: &Path) -> Result<BenchReport, Bench
 
     let summary = Summary {
         run_id: run_dir.run_id.clone(),
+        variant: None,
         recipe_name: recipe.name.clone(),
         stage: "benchmark".into(),
         status: if outcome.is_ok() { RunStatus::Completed } else { RunStatus::Failed },

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::error::RecipeError;
-use super::load::{origin_of, resolve};
+use super::load::{Override, origin_of, resolve};
 use super::schema::Recipe;
 use crate::data::Gpt2Tokenizer;
 use crate::generate::Precision;
@@ -70,7 +70,8 @@ impl Default for KvCacheBenchmark {
 /// The data and training keys are not checked, because a benchmark reads no dataset and
 /// trains nothing, so a recipe may leave `data.dataset` unset.
 pub fn load_benchmark_recipe(path: &Path, overrides: &[String]) -> Result<Recipe, RecipeError> {
-    let (figment, mut recipe) = resolve(path, overrides)?;
+    let overrides = overrides.iter().map(|raw| Override::parse(raw)).collect::<Result<Vec<_>, _>>()?;
+    let (figment, mut recipe) = resolve(path, &overrides)?;
     let fail = |key: &str, message: String| RecipeError::at_key(origin_of(&figment, key, path), key, message);
 
     let Some(bench) = &recipe.benchmark.kv_cache else {

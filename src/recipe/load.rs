@@ -18,6 +18,14 @@ pub const ENV_PREFIX: &str = "RUNNER_";
 
 /// Loads, merges and validates the recipe at `path` with `--set KEY=VALUE` overrides.
 pub fn load_recipe(path: &Path, overrides: &[String]) -> Result<Recipe, RecipeError> {
+    let overrides = overrides.iter().map(|raw| Override::parse(raw)).collect::<Result<Vec<_>, _>>()?;
+    load_recipe_with(path, &overrides)
+}
+
+/// Loads, merges and validates the recipe at `path` with overrides that were already parsed,
+/// such as those of an experiment's variant. They apply after the environment variables, in
+/// order.
+pub fn load_recipe_with(path: &Path, overrides: &[Override]) -> Result<Recipe, RecipeError> {
     let (figment, mut recipe) = resolve(path, overrides)?;
     validate(&recipe, &|key| origin_of(&figment, key, path))?;
     recipe.fill_derived();
@@ -25,7 +33,7 @@ pub fn load_recipe(path: &Path, overrides: &[String]) -> Result<Recipe, RecipeEr
 }
 
 /// Merges every source into a recipe without the semantic checks.
-pub(crate) fn resolve(path: &Path, overrides: &[String]) -> Result<(Figment, Recipe), RecipeError> {
+pub(crate) fn resolve(path: &Path, overrides: &[Override]) -> Result<(Figment, Recipe), RecipeError> {
     let mut figment = Figment::from(Serialized::defaults(Recipe::default()));
     for file in extends_chain(path)? {
         figment = figment.merge(Yaml::file_exact(file));
@@ -35,8 +43,8 @@ pub(crate) fn resolve(path: &Path, overrides: &[String]) -> Result<(Figment, Rec
             .filter(|key| key.as_str().contains("__"))
             .split("__"),
     );
-    for raw in overrides {
-        figment = figment.merge(SetOverride::parse(raw)?);
+    for item in overrides {
+        figment = figment.merge(item.clone());
     }
 
     let mut recipe: Recipe = figment
@@ -151,40 +159,63 @@ pub(crate) fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
         .map(|(_, candidate)| candidate)
 }
 
-/// One `--set key.path=value` flag; the value is parsed as YAML, so `1e-4`, `true` and
-/// `[10, 20]` become a number, a bool and a list.
-struct SetOverride {
-    key: String,
-    value: Value,
+/// Splits a `--set key.path=value` flag into the key and a YAML value, so `1e-4`, `true`
+/// and `[10, 20]` become a number, a bool and a list.
+pub fn parse_set_flag(raw: &str) -> Result<(String, serde_yaml::Value), RecipeError> {
+    let Some((key, text)) = raw.split_once('=') else {
+        return Err(RecipeError::at(format!("--set {raw}"), "expected KEY=VALUE, for example `--set train.lr=1e-4`"));
+    };
+
+    // On a command line, text that YAML reads as a block mapping (`Hello: world`) is meant as
+    // a string. An explicit `{...}` flow mapping stays a mapping.
+    let value = match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Ok(serde_yaml::Value::Mapping(_)) if !text.trim_start().starts_with('{') => serde_yaml::Value::String(text.to_string()),
+        Ok(value) => value,
+        Err(_) => serde_yaml::Value::String(text.to_string()),
+    };
+    Ok((key.trim().to_string(), value))
 }
 
-impl SetOverride {
-    fn parse(raw: &str) -> Result<Self, RecipeError> {
-        let origin = format!("--set {raw}");
-        let Some((key, text)) = raw.split_once('=') else {
-            return Err(RecipeError::at(origin, "expected KEY=VALUE, for example `--set train.lr=1e-4`"));
-        };
-        let key = key.trim();
-        if key.is_empty() || key.split('.').any(str::is_empty) {
+/// One override of a recipe key: a `--set key.path=value` flag or a value an experiment file
+/// sets. Its origin names it in error messages.
+#[derive(Debug, Clone)]
+pub struct Override {
+    key: String,
+    value: Value,
+    origin: String,
+}
+
+impl Override {
+    /// Parses a `--set key.path=value` flag; see [`parse_set_flag`].
+    pub fn parse(raw: &str) -> Result<Self, RecipeError> {
+        let (key, value) = parse_set_flag(raw)?;
+        Override::new(&key, &value, format!("--set {key}")).map_err(|error| RecipeError { origin: format!("--set {raw}"), ..error })
+    }
+
+    /// Creates an override of the dotted `key` with a YAML value; `origin` names where it was
+    /// written, such as an experiment file and variant.
+    pub fn new(key: &str, value: &serde_yaml::Value, origin: impl Into<String>) -> Result<Self, RecipeError> {
+        let origin = origin.into();
+        if key.is_empty() {
             return Err(RecipeError::at(origin, "the key is empty; write a dotted key path such as `train.lr`"));
         }
-
-        // On a command line, text that YAML reads as a block mapping (`Hello: world`) is meant
-        // as a string. An explicit `{...}` flow mapping stays a mapping.
-        let yaml = match serde_yaml::from_str::<serde_yaml::Value>(text) {
-            Ok(serde_yaml::Value::Mapping(_)) if !text.trim_start().starts_with('{') => serde_yaml::Value::String(text.to_string()),
-            Ok(value) => value,
-            Err(_) => serde_yaml::Value::String(text.to_string()),
-        };
-        let value = Value::serialize(&yaml)
+        if key.split('.').any(str::is_empty) {
+            return Err(RecipeError::at(origin, format!("the key `{key}` has an empty part; write a dotted key path such as `train.lr`")));
+        }
+        let value = Value::serialize(value)
             .map_err(|error| RecipeError::at_key(&origin, key, format!("invalid value: {error}")))?;
-        Ok(SetOverride { key: key.to_string(), value })
+        Ok(Override { key: key.to_string(), value, origin })
+    }
+
+    /// Returns the dotted key this override sets.
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
-impl Provider for SetOverride {
+impl Provider for Override {
     fn metadata(&self) -> Metadata {
-        Metadata::named(format!("--set {}", self.key))
+        Metadata::named(self.origin.clone())
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
@@ -208,21 +239,28 @@ mod tests {
 
     #[test]
     fn set_override_parses_yaml_values() {
-        let lr = SetOverride::parse("train.lr=1e-4").unwrap();
+        let lr = Override::parse("train.lr=1e-4").unwrap();
         assert_eq!(lr.key, "train.lr");
         assert_eq!(lr.value.to_f64(), Some(1e-4));
 
-        let betas = SetOverride::parse("train.betas=[0.9, 0.95]").unwrap();
+        let betas = Override::parse("train.betas=[0.9, 0.95]").unwrap();
         assert_eq!(betas.value.into_array().map(|items| items.len()), Some(2));
 
-        let text = SetOverride::parse("pretrain.start_context=Hello: world").unwrap();
+        let text = Override::parse("pretrain.start_context=Hello: world").unwrap();
         assert_eq!(text.value.into_string().as_deref(), Some("Hello: world"));
     }
 
     #[test]
     fn set_override_without_equals_rejected() {
-        let error = SetOverride::parse("train.lr").err().unwrap();
+        let error = Override::parse("train.lr").err().unwrap();
         assert!(error.message.contains("expected KEY=VALUE"), "{error}");
         assert_eq!(error.origin, "--set train.lr");
+    }
+
+    #[test]
+    fn override_with_empty_key_segment_rejected() {
+        let error = Override::parse("train..lr=1").err().unwrap();
+        assert!(error.message.contains("has an empty part"), "{error}");
+        assert_eq!(error.origin, "--set train..lr=1");
     }
 }

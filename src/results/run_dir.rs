@@ -60,6 +60,25 @@ impl RunDir {
         }
     }
 
+    /// Creates the run folder `root/recipe_name/run_id` with a run id the caller chose, such as
+    /// a sweep variant's id. Fails if the folder exists, so a finished run is never mixed
+    /// with a new one.
+    pub fn create_with_id(root: &Path, recipe_name: &str, run_id: &str) -> Result<RunDir, ResultsError> {
+        validate_recipe_name(recipe_name)?;
+        validate_recipe_name(run_id)?;
+        let recipe_folder = root.join(recipe_name);
+        fs::create_dir_all(&recipe_folder).map_err(|source| ResultsError::Io {
+            action: "create folder",
+            path: recipe_folder.clone(),
+            source,
+        })?;
+
+        let path = recipe_folder.join(run_id);
+        fs::create_dir(&path).map_err(|source| ResultsError::Io { action: "create folder", path: path.clone(), source })?;
+        tracing::info!(path = %path.display(), "created run folder");
+        Ok(RunDir { path, run_id: run_id.to_string() })
+    }
+
     /// Returns the path of the fully resolved recipe, `recipe.yaml`.
     pub fn recipe_path(&self) -> PathBuf {
         self.path.join("recipe.yaml")

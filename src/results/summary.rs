@@ -39,6 +39,8 @@ impl fmt::Display for RunStatus {
 pub struct Summary {
     /// The run id, as in the run folder's name.
     pub run_id: String,
+    /// The name of the experiment variant a sweep ran, `None` for a plain run.
+    pub variant: Option<String>,
     /// The recipe's name.
     pub recipe_name: String,
     /// The stage: `pretrain`, `classify` or `instruct`.
@@ -64,7 +66,7 @@ pub struct Summary {
 impl Summary {
     /// Writes the summary as one row to `path` (parquet) and to `summary.csv` beside it.
     ///
-    /// The columns are `run_id, recipe_name, stage, status, error, wall_time_s,
+    /// The columns are `run_id, variant, recipe_name, stage, status, error, wall_time_s,
     /// peak_rss_bytes, device, git_commit`, then one per hyperparameter, then one Float64
     /// column per metric. Both files are written atomically, parquet first.
     ///
@@ -86,6 +88,7 @@ impl Summary {
     fn to_dataframe(&self, path: &Path) -> Result<DataFrame, ResultsError> {
         let mut columns = vec![
             text_column("run_id", &self.run_id),
+            Series::new("variant".into(), [self.variant.as_deref()]).into(),
             text_column("recipe_name", &self.recipe_name),
             text_column("stage", &self.stage),
             text_column("status", self.status.as_str()),
@@ -152,6 +155,7 @@ mod tests {
     fn sample_summary() -> Summary {
         Summary {
             run_id: "20261204-101500-0a1f".into(),
+            variant: None,
             recipe_name: "instruct".into(),
             stage: "instruct".into(),
             status: RunStatus::Completed,
@@ -203,6 +207,7 @@ mod tests {
             names,
             [
                 "run_id",
+                "variant",
                 "recipe_name",
                 "stage",
                 "status",
@@ -288,12 +293,12 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2, "{csv}");
         assert!(
-            lines[0].starts_with("run_id,recipe_name,stage,status,error,"),
+            lines[0].starts_with("run_id,variant,recipe_name,stage,status,error,"),
             "{csv}"
         );
         assert!(lines[0].ends_with(",final_val_loss,mean_rouge_l"), "{csv}");
         assert!(
-            lines[1].starts_with("20261204-101500-0a1f,instruct,instruct,completed,,812.5,"),
+            lines[1].starts_with("20261204-101500-0a1f,,instruct,instruct,completed,,812.5,"),
             "{csv}"
         );
     }
