@@ -115,6 +115,7 @@ fn corrupted_mirror_file_rejected() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUNNER_DATA_MIRROR", mirror.path())
         .env("RUNNER_DATA_DIR", cache.path())
+        .env("RUNNER_OFFLINE", "1")
         .output()
         .unwrap();
     let message = stderr(&output);
@@ -172,6 +173,31 @@ fn show_prints_resolved_recipe() {
     assert_eq!(resolved["train"]["epochs"].as_u64(), Some(10));
     assert_eq!(resolved["model"]["context_length"].as_u64(), Some(256));
     assert_eq!(resolved["instruct"]["max_new_tokens"].as_u64(), Some(256), "defaults are filled in");
+}
+
+#[test]
+fn offline_variable_stops_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    server.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/story.txt", server.local_addr().unwrap());
+    let card = write(
+        dir.path(),
+        "story.yaml",
+        &format!(
+            "name: story\ndescription: a story\nurl: {url}\n\
+             sha256: b41e41a68f0398a3154ae69e2e4c0e2694e17fe0d66730536837f1b01935b31f\n\
+             bytes: 20479\nlicense: public domain\nformat: text\nfile: story.txt\n"
+        ),
+    );
+    let set = format!("data.dataset={}", card.display());
+
+    let message = rejected(Path::new("recipes/pretrain.yaml"), &["--set", &set], 1);
+
+    assert!(message.contains("downloads are turned off because RUNNER_OFFLINE is set"), "{message}");
+    assert!(message.contains(&url), "{message}");
+    let connection = server.accept();
+    assert!(connection.is_err(), "the runner connected to {url}");
 }
 
 #[test]

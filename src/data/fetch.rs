@@ -18,7 +18,20 @@ pub const MIRROR_ENV: &str = "RUNNER_DATA_MIRROR";
 /// Environment variable naming the download cache, by default `<user cache>/runner/data`.
 pub const CACHE_ENV: &str = "RUNNER_DATA_DIR";
 
+/// Environment variable that turns every download off when set to anything but empty or `0`:
+/// a file missing from the mirror and the cache is then an error without a network request.
+pub const OFFLINE_ENV: &str = "RUNNER_OFFLINE";
+
 const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Returns the reason downloads are off, when `RUNNER_OFFLINE` turns them off.
+pub fn downloads_disabled() -> Option<String> {
+    let value = std::env::var(OFFLINE_ENV).ok()?;
+    match value.as_str() {
+        "" | "0" => None,
+        _ => Some(format!("downloads are turned off because {OFFLINE_ENV} is set")),
+    }
+}
 
 /// The folders searched for dataset files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +254,9 @@ fn download_to(card: &DatasetCard, partial: &Path, destination: &Path) -> Result
         reason,
     };
 
+    if let Some(reason) = downloads_disabled() {
+        return Err(failed(reason));
+    }
     info!(dataset = %card.name, url = %card.url, "downloading dataset");
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))

@@ -17,8 +17,8 @@ mod test_support;
 pub use card::{DatasetCard, DatasetFormat, builtin_cards, find_card};
 pub use error::DataError;
 pub use fetch::{
-    CACHE_ENV, DataDirs, DatasetSource, MIRROR_ENV, ResolvedDataset, resolve_dataset,
-    resolve_dataset_in, sha256_file,
+    CACHE_ENV, DataDirs, DatasetSource, MIRROR_ENV, OFFLINE_ENV, ResolvedDataset, downloads_disabled,
+    resolve_dataset, resolve_dataset_in, sha256_file,
 };
 pub use instruct::{
     Collated, EncodedExample, IGNORE_INDEX, INPUT_HEADER, INSTRUCTION_HEADER, InstructSplits,

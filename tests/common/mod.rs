@@ -16,13 +16,15 @@ pub fn mirror() -> PathBuf {
     }
 }
 
-/// Runs `runner` from the repository root with the mirror and an empty download cache.
+/// Runs `runner` from the repository root with the mirror, an empty download cache and
+/// downloads turned off, so no test reaches the network.
 pub fn runner(args: &[&str], cache: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_runner"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUNNER_DATA_MIRROR", mirror())
         .env("RUNNER_DATA_DIR", cache)
+        .env("RUNNER_OFFLINE", "1")
         .env("RUST_LOG", "info")
         .output()
         .expect("runner binary starts")

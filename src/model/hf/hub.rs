@@ -96,6 +96,9 @@ fn download_to(url: &str, partial: &Path, destination: &Path, model: &str) -> Re
         reason,
     };
 
+    if let Some(reason) = crate::data::downloads_disabled() {
+        return Err(failed(reason));
+    }
     tracing::info!("downloading {url}");
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))
