@@ -12,6 +12,7 @@ pub mod logging;
 pub mod model;
 pub mod predict;
 pub mod recipe;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod sweep;

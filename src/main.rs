@@ -74,6 +74,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Compare runs: a table of differing hyperparameters and metrics, loss curves, KV-cache figures.
+    Report(runner::report::ReportArgs),
     /// Print a recipe fully resolved, as YAML.
     Show {
         recipe: PathBuf,
@@ -148,6 +150,15 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(error) => fail(&error, EXIT_FAILED),
+        },
+        Command::Report(args) => match runner::report::run_report(&args) {
+            Ok(output) => {
+                for file in &output.files {
+                    println!("wrote {}", file.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error, if error.is_invalid_input() { EXIT_INVALID } else { EXIT_FAILED }),
         },
         Command::Show { recipe, overrides } => match load_any_recipe(&recipe, &overrides) {
             Ok(resolved) => {

@@ -67,3 +67,55 @@ pub fn metric_values(metrics: &DataFrame, split: &str, metric: &str) -> Vec<f64>
         .expect("filter metrics");
     frame.column("value").unwrap().f64().unwrap().into_no_null_iter().collect()
 }
+
+/// Returns a completed pretrain run's summary with the hyperparameters `seed`, `model.preset`,
+/// `train.epochs` and `train.lr`, and the metrics `final_val_loss` and `test_accuracy`.
+pub fn fake_summary(run_id: &str, lr: f64, final_val_loss: f64, test_accuracy: f64) -> runner::results::Summary {
+    runner::results::Summary {
+        run_id: run_id.into(),
+        variant: None,
+        recipe_name: "pretrain".into(),
+        stage: "pretrain".into(),
+        status: runner::results::RunStatus::Completed,
+        error: None,
+        wall_time_s: 12.5,
+        peak_rss_bytes: Some(600 << 20),
+        device: "cpu".into(),
+        git_commit: Some("0123abcd".into()),
+        hyperparameters: vec![
+            ("seed".into(), serde_json::json!(123)),
+            ("model.preset".into(), serde_json::json!("gpt-micro")),
+            ("train.epochs".into(), serde_json::json!(2)),
+            ("train.lr".into(), serde_json::json!(lr)),
+        ],
+        metrics: vec![("final_val_loss".into(), final_val_loss), ("test_accuracy".into(), test_accuracy)],
+    }
+}
+
+/// Writes a synthetic run folder `root/<recipe name>/<run id>/` with `summary.parquet` and a
+/// `metrics.parquet` of train and val losses at steps 0, 5, 10, and so on. The val losses
+/// are `val_losses` and the train losses 0.25 lower. Returns the run folder.
+pub fn write_fake_run(root: &Path, summary: &runner::results::Summary, val_losses: &[f64]) -> PathBuf {
+    let dir = root.join(&summary.recipe_name).join(&summary.run_id);
+    std::fs::create_dir_all(&dir).unwrap();
+    summary.write(&dir.join("summary.parquet")).unwrap();
+
+    let mut log = runner::results::MetricsLog::new();
+    for (index, &val_loss) in val_losses.iter().enumerate() {
+        for (split, value) in [("train", val_loss - 0.25), ("val", val_loss)] {
+            log.push(runner::results::MetricRow {
+                run_id: summary.run_id.clone(),
+                stage: summary.stage.clone(),
+                epoch: 0,
+                step: index as u64 * 5,
+                tokens_seen: index as u64 * 5 * 256,
+                split: split.into(),
+                metric: "loss".into(),
+                value,
+                elapsed_s: index as f64,
+            });
+        }
+    }
+    log.write(&dir.join("metrics.parquet")).unwrap();
+    dir
+}
