@@ -292,11 +292,11 @@ fn csv_format_writes_merged_table() {
     let csv = text(&csv_path);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "header and three runs: {csv}");
-    assert!(lines[0].starts_with("label,run_id,recipe_name,stage,status,error,"), "{csv}");
+    assert!(lines[0].starts_with("label,run_id,variant,recipe_name,stage,status,error,"), "{csv}");
     for column in ["seed", "train.epochs", "train.lr", "final_val_loss", "test_accuracy"] {
         assert!(lines[0].split(',').any(|name| name == column), "all columns are kept, {column} too: {}", lines[0]);
     }
-    assert!(lines[1].starts_with("20260101-000000-aaaa,20260101-000000-aaaa,pretrain,pretrain,completed,"), "{csv}");
+    assert!(lines[1].starts_with("20260101-000000-aaaa,20260101-000000-aaaa,,pretrain,pretrain,completed,"), "{csv}");
 }
 
 #[test]

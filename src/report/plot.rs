@@ -13,6 +13,9 @@ const SIZE: (u32, u32) = (580, 380);
 /// Line width in pixels, wide enough that a screenshot has pixels of the exact colour.
 const LINE_WIDTH: u32 = 3;
 
+/// Radius in pixels of the dot drawn at each measurement.
+const MARKER_RADIUS: i32 = 3;
+
 /// Line colours of the runs, in the order of the main table (matplotlib's "tab10" palette).
 /// Runs past the tenth reuse the colours with dashed lines.
 pub const LINE_COLORS: [(u8, u8, u8); 10] = [
@@ -141,6 +144,12 @@ fn draw_figure(runs: &[RunCurves<'_>], lines: &[Vec<(f64, f64)>], metric: &str, 
                 false => chart.draw_series(DashedLineSeries::new(line.iter().copied(), 6, 4, style)),
             };
             drawn.map_err(|error| error.to_string())?.label(run.label).legend(legend);
+
+            // A run measured once (accuracy after a single epoch) has no line to show, so every
+            // measurement also gets a dot.
+            chart
+                .draw_series(line.iter().map(|&point| Circle::new(point, MARKER_RADIUS, style.filled())))
+                .map_err(|error| error.to_string())?;
         }
 
         let position = match metric {
