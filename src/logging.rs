@@ -1,7 +1,7 @@
 //! Logging set-up: `tracing` to standard error, and a copy into the current run's `run.log`.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -15,7 +15,9 @@ static RUN_LOG: Mutex<Option<File>> = Mutex::new(None);
 /// Installs the global subscriber; `RUST_LOG` overrides the default `info` level.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let terminal = tracing_subscriber::fmt::layer().with_writer(io::stderr).with_target(false);
+    // Colour codes only where a person reads them: not in files, pipes or a sweep's capture.
+    let colours = io::stderr().is_terminal();
+    let terminal = tracing_subscriber::fmt::layer().with_writer(io::stderr).with_ansi(colours).with_target(false);
     let file = tracing_subscriber::fmt::layer().with_writer(RunLogWriter).with_ansi(false).with_target(false);
     let _ = tracing_subscriber::registry().with(filter).with(terminal).with(file).try_init();
 }

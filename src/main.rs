@@ -204,7 +204,17 @@ fn load_any_recipe(path: &std::path::Path, overrides: &[String]) -> Result<runne
     load_recipe(path, overrides).or_else(|error| runner::recipe::load_benchmark_recipe(path, overrides).map_err(|_| error))
 }
 
+/// Prints the error with every cause its message does not already include, then exits.
 fn fail(error: &dyn std::error::Error, code: u8) -> ExitCode {
-    eprintln!("error: {error}");
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    eprintln!("error: {message}");
     ExitCode::from(code)
 }

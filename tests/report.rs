@@ -535,3 +535,36 @@ fn chromium_renders_table_and_plots() {
         assert!(pixels > 50, "run {index}'s line colour {color:?} is visible: {pixels} pixels");
     }
 }
+
+#[test]
+fn killed_run_listed_as_skipped() {
+    let root = tempfile::tempdir().unwrap();
+    three_runs(root.path());
+    let killed = root.path().join("pretrain/20260101-000000-dddd");
+    std::fs::create_dir_all(&killed).unwrap();
+    std::fs::write(killed.join("recipe.yaml"), "stage: pretrain\n").unwrap();
+    std::fs::write(killed.join("run.log"), "").unwrap();
+    let out = root.path().join("report.html");
+
+    let output = report(&[root.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+
+    assert!(output.status.success(), "report failed: {}", stderr(&output));
+    assert!(stderr(&output).contains("a run folder without summary.parquet"), "{}", stderr(&output));
+    let html = text(&out);
+    assert!(html.contains("20260101-000000-dddd"), "the killed run is listed under Skipped files");
+    assert!(html.contains("the run has not finished or was killed"), "the reason is given");
+}
+
+#[test]
+fn table_named_like_run_table_rejected() {
+    let root = tempfile::tempdir().unwrap();
+    three_runs(root.path());
+    let out = root.path().join("pretrain/20260101-000000-aaaa/summary.md");
+    let before = std::fs::read(out.with_file_name("summary.parquet")).unwrap();
+
+    let output = report(&[root.path().to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "parquet"]);
+
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("the name of a run folder's own table; choose another file name"), "{}", stderr(&output));
+    assert_eq!(std::fs::read(out.with_file_name("summary.parquet")).unwrap(), before, "the run's summary is untouched");
+}

@@ -182,3 +182,68 @@ fn out_of_range_shard_rejected() {
         assert!(stderr(&output).contains(expected), "{shard}: {}", stderr(&output));
     }
 }
+
+#[test]
+fn variant_name_starting_with_dash_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let experiment = write_experiment(work.path(), "variants:\n  - name: -x\n");
+    let out = work.path().join("results");
+
+    let output = runner(&["sweep", experiment.to_str().unwrap(), "--out", out.to_str().unwrap()], cache.path());
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("1 variants: 1 completed"), "{}", stdout(&output));
+}
+
+/// Returns whether a process whose command line contains `needle` is running.
+#[cfg(target_os = "linux")]
+fn process_running(needle: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|entry| {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline).contains(needle)
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn killed_sweep_stops_its_variant() {
+    let work = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // Long enough that the variant is still training when the sweep is killed.
+    let experiment = write_experiment(work.path(), "variants:\n  - name: long\n    set: {train.epochs: 200}\n");
+    let out = work.path().join("results");
+    let mut sweep = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(["sweep", experiment.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUNNER_DATA_MIRROR", common::mirror())
+        .env("RUNNER_DATA_DIR", cache.path())
+        .env("RUNNER_OFFLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let root = out.join("tiny-sweep");
+    let started = std::time::Instant::now();
+    let run_log = loop {
+        let found = std::fs::read_dir(&root).ok().and_then(|mut entries| entries.next()).map(|entry| entry.unwrap().path().join("run.log"));
+        if let Some(log) = found.filter(|log| log.exists()) {
+            break log;
+        }
+        assert!(started.elapsed().as_secs() < 60, "the variant never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let run_id = run_log.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+    assert!(process_running(&format!("--run-id={run_id}")), "the variant runs in its own process");
+
+    sweep.kill().unwrap();
+    sweep.wait().unwrap();
+
+    let stopped = std::time::Instant::now();
+    while process_running(&format!("--run-id={run_id}")) {
+        assert!(stopped.elapsed().as_secs() < 10, "the variant kept running after its sweep was killed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!run_log.with_file_name("summary.parquet").exists(), "the killed variant wrote no summary");
+}

@@ -19,6 +19,15 @@ pub enum ReportError {
         path: PathBuf,
     },
 
+    /// `--out` would write the merged table over a run folder's own table.
+    #[error("invalid --out {}: with --format the merged table would be written as {}, the name of a run folder's own table; choose another file name", .path.display(), .table.display())]
+    ReservedTableName {
+        /// The rejected report path.
+        path: PathBuf,
+        /// The table path it implies.
+        table: PathBuf,
+    },
+
     /// A folder given on the command line does not exist.
     #[error("folder not found: {}; pass run folders or folders that contain them, such as results/pretrain", .path.display())]
     MissingDir {
@@ -109,6 +118,7 @@ impl ReportError {
         matches!(
             self,
             ReportError::UnsupportedOutput { .. }
+                | ReportError::ReservedTableName { .. }
                 | ReportError::MissingDir { .. }
                 | ReportError::NotADir { .. }
                 | ReportError::NoRuns { .. }

@@ -8,8 +8,19 @@ use super::ReportError;
 /// The file that marks a run folder.
 pub const SUMMARY_FILE: &str = "summary.parquet";
 
+/// The run folders a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The canonical path of every `summary.parquet`, sorted.
+    pub summaries: Vec<PathBuf>,
+    /// Run folders with `recipe.yaml` and `run.log` but no summary: runs that have not
+    /// finished or were killed.
+    pub unfinished: Vec<PathBuf>,
+}
+
 /// Returns the canonical path of every `summary.parquet` under `dirs`, sorted and without
-/// repeats, so a folder passed twice under different names counts once.
+/// repeats so a folder passed twice under different names counts once, and the run folders
+/// that have no summary.
 ///
 /// Each folder is searched recursively and may itself be a run folder. Symbolic links to
 /// folders are followed, and a folder reached twice is searched once, so a link loop ends.
@@ -18,7 +29,7 @@ pub const SUMMARY_FILE: &str = "summary.parquet";
 ///
 /// `MissingDir` or `NotADir` for a path of `dirs` that is not a folder, `ReadDir` when a folder
 /// cannot be listed, and `NoRuns` when no folder contains a summary.
-pub fn find_summaries(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
+pub fn find_runs(dirs: &[PathBuf]) -> Result<Found, ReportError> {
     for dir in dirs {
         if !dir.exists() {
             return Err(ReportError::MissingDir { path: dir.clone() });
@@ -30,17 +41,18 @@ pub fn find_summaries(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
 
     let mut visited = BTreeSet::new();
     let mut summaries = BTreeSet::new();
+    let mut unfinished = BTreeSet::new();
     for dir in dirs {
-        walk(dir, &mut visited, &mut summaries)?;
+        walk(dir, &mut visited, &mut summaries, &mut unfinished)?;
     }
 
     if summaries.is_empty() {
         return Err(ReportError::NoRuns { dirs: dirs.to_vec() });
     }
-    Ok(summaries.into_iter().collect())
+    Ok(Found { summaries: summaries.into_iter().collect(), unfinished: unfinished.into_iter().collect() })
 }
 
-fn walk(dir: &Path, visited: &mut BTreeSet<PathBuf>, summaries: &mut BTreeSet<PathBuf>) -> Result<(), ReportError> {
+fn walk(dir: &Path, visited: &mut BTreeSet<PathBuf>, summaries: &mut BTreeSet<PathBuf>, unfinished: &mut BTreeSet<PathBuf>) -> Result<(), ReportError> {
     let read_dir_error = |source| ReportError::ReadDir { path: dir.to_owned(), source };
     let canonical = dir.canonicalize().map_err(read_dir_error)?;
     if !visited.insert(canonical.clone()) {
@@ -48,6 +60,7 @@ fn walk(dir: &Path, visited: &mut BTreeSet<PathBuf>, summaries: &mut BTreeSet<Pa
     }
 
     let mut subfolders = Vec::new();
+    let mut has_summary = false;
     for entry in std::fs::read_dir(&canonical).map_err(read_dir_error)? {
         let path = entry.map_err(read_dir_error)?.path();
         // `is_dir` and `is_file` follow symbolic links.
@@ -56,12 +69,16 @@ fn walk(dir: &Path, visited: &mut BTreeSet<PathBuf>, summaries: &mut BTreeSet<Pa
         } else if path.file_name().is_some_and(|name| name == SUMMARY_FILE) && path.is_file() {
             let file = path.canonicalize().map_err(|source| ReportError::ReadDir { path: path.clone(), source })?;
             summaries.insert(file);
+            has_summary = true;
         }
+    }
+    if !has_summary && canonical.join("recipe.yaml").is_file() && canonical.join("run.log").is_file() {
+        unfinished.insert(canonical.clone());
     }
 
     subfolders.sort();
     for subfolder in subfolders {
-        walk(&subfolder, visited, summaries)?;
+        walk(&subfolder, visited, summaries, unfinished)?;
     }
     Ok(())
 }
@@ -77,6 +94,21 @@ mod tests {
     }
 
     #[test]
+    fn run_folder_without_summary_is_unfinished() {
+        let root = tempfile::tempdir().unwrap();
+        touch(&root.path().join("sweep/done/summary.parquet"));
+        touch(&root.path().join("sweep/done/recipe.yaml"));
+        touch(&root.path().join("sweep/done/run.log"));
+        touch(&root.path().join("sweep/killed/recipe.yaml"));
+        touch(&root.path().join("sweep/killed/run.log"));
+
+        let found = find_runs(&[root.path().to_owned()]).unwrap();
+
+        assert_eq!(found.summaries.len(), 1);
+        assert_eq!(found.unfinished, [root.path().join("sweep/killed").canonicalize().unwrap()]);
+    }
+
+    #[test]
     fn finds_nested_and_direct_runs() {
         let root = tempfile::tempdir().unwrap();
         let first = root.path().join("pretrain/run-a/summary.parquet");
@@ -85,10 +117,10 @@ mod tests {
         touch(&second);
         touch(&root.path().join("pretrain/run-a/metrics.parquet"));
 
-        let found = find_summaries(&[root.path().to_owned()]).unwrap();
+        let found = find_runs(&[root.path().to_owned()]).unwrap().summaries;
         assert_eq!(found.len(), 2, "{found:?}");
 
-        let direct = find_summaries(&[root.path().join("pretrain/run-a")]).unwrap();
+        let direct = find_runs(&[root.path().join("pretrain/run-a")]).unwrap().summaries;
         assert_eq!(direct, [first.canonicalize().unwrap()]);
     }
 
@@ -98,7 +130,7 @@ mod tests {
         touch(&root.path().join("run-a/summary.parquet"));
         let other_name = root.path().join("run-a/../run-a");
 
-        let found = find_summaries(&[root.path().to_owned(), other_name]).unwrap();
+        let found = find_runs(&[root.path().to_owned(), other_name]).unwrap().summaries;
 
         assert_eq!(found.len(), 1, "{found:?}");
     }
@@ -110,7 +142,7 @@ mod tests {
         touch(&root.path().join("run-a/summary.parquet"));
         std::os::unix::fs::symlink(root.path(), root.path().join("run-a/loop")).unwrap();
 
-        let found = find_summaries(&[root.path().to_owned()]).unwrap();
+        let found = find_runs(&[root.path().to_owned()]).unwrap().summaries;
 
         assert_eq!(found.len(), 1, "{found:?}");
     }
@@ -120,7 +152,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let missing = root.path().join("nope");
 
-        let error = find_summaries(std::slice::from_ref(&missing)).unwrap_err();
+        let error = find_runs(std::slice::from_ref(&missing)).unwrap_err();
 
         assert!(matches!(&error, ReportError::MissingDir { path } if *path == missing), "{error:?}");
         assert!(error.to_string().contains("nope"), "{error}");
@@ -132,7 +164,7 @@ mod tests {
         let file = root.path().join("summary.parquet");
         touch(&file);
 
-        let error = find_summaries(&[file]).unwrap_err();
+        let error = find_runs(&[file]).unwrap_err();
 
         assert!(matches!(error, ReportError::NotADir { .. }), "{error:?}");
     }
@@ -141,7 +173,7 @@ mod tests {
     fn empty_folder_has_no_runs() {
         let root = tempfile::tempdir().unwrap();
 
-        let error = find_summaries(&[root.path().to_owned()]).unwrap_err();
+        let error = find_runs(&[root.path().to_owned()]).unwrap_err();
 
         assert!(matches!(error, ReportError::NoRuns { .. }), "{error:?}");
         assert!(error.is_invalid_input());

@@ -39,7 +39,9 @@ pub fn group_frame(merged: &DataFrame, key: &str, metrics: &[String]) -> PolarsR
     let completed = || col("status").eq(lit(RunStatus::Completed.as_str()));
     let mut aggregations = vec![len().alias("runs"), completed().sum().cast(DataType::UInt32).alias("completed")];
     for metric in metrics {
-        let values = || col(metric.as_str()).filter(completed());
+        // A diverged run's NaN would turn the mean into NaN, so it is left out like in the
+        // main table.
+        let values = || col(metric.as_str()).filter(completed().and(col(metric.as_str()).is_not_nan()));
         aggregations.push(values().mean().alias(format!("{metric} mean")));
         aggregations.push(values().min().alias(format!("{metric} min")));
         aggregations.push(values().max().alias(format!("{metric} max")));
@@ -98,6 +100,22 @@ mod tests {
             "final_val_loss" => [2.0, 4.0, 0.5, 3.0],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn nan_metric_left_out_of_mean() {
+        let frame = df!(
+            "run_id" => ["a", "b"],
+            "status" => ["completed", "completed"],
+            "seed" => [1i64, 1],
+            "final_val_loss" => [2.0, f64::NAN],
+        )
+        .unwrap();
+
+        let grouped = group_frame(&frame, "seed", &["final_val_loss".to_string()]).unwrap();
+
+        let mean: Vec<Option<f64>> = grouped.column("final_val_loss mean").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(mean, [Some(2.0)]);
     }
 
     #[test]

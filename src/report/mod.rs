@@ -32,7 +32,7 @@ pub use plot::LINE_COLORS;
 
 use collect::{Collection, Run, read_runs};
 use document::{GroupSection, Report};
-use find::find_summaries;
+use find::{Found, find_runs};
 use group::{check_group_key, group_frame, group_table};
 use kv_cache::read_kv_cache;
 use merge::{LABEL, merge_summaries};
@@ -81,12 +81,20 @@ pub struct ReportOutput {
 /// `--group-by` key. Other errors come from listing folders, polars, plotting or writing.
 pub fn run_report(args: &ReportArgs) -> Result<ReportOutput, ReportError> {
     let kind = OutputKind::of(&args.out)?;
-    let summary_paths = find_summaries(&args.dirs)?;
+    if let Some(format) = args.format {
+        output::table_path(&args.out, format)?;
+    }
+    let Found { summaries: summary_paths, unfinished } = find_runs(&args.dirs)?;
     match summary_paths.len() {
         1 => tracing::info!("reading 1 run summary"),
         count => tracing::info!("reading {count} run summaries"),
     }
     let Collection { runs, mut skipped } = read_runs(&summary_paths);
+    for folder in unfinished {
+        tracing::warn!("skipping {}: a run folder without summary.parquet, so the run has not finished or was killed", folder.display());
+        let reason = "a run folder without summary.parquet: the run has not finished or was killed".to_string();
+        skipped.push(collect::SkippedFile { path: folder, reason });
+    }
     if runs.is_empty() {
         let skipped = skipped.into_iter().map(|file| file.path).collect();
         return Err(ReportError::NoReadableRuns { dirs: args.dirs.clone(), skipped });

@@ -86,12 +86,9 @@ pub fn write_report(report: &Report, out: &Path, kind: OutputKind) -> Result<Vec
 /// Writes `merged` beside the report as `<out stem>.csv` or `<out stem>.parquet` and returns
 /// the path. For CSV, columns of types that CSV cannot hold become text.
 pub fn write_table(merged: &DataFrame, out: &Path, format: TableFormat) -> Result<PathBuf, ReportError> {
+    let path = table_path(out, format)?;
     let folder = prepare_folder(out)?;
-    let stem = file_stem(out);
-    let path = match format {
-        TableFormat::Csv => folder.join(format!("{stem}.csv")),
-        TableFormat::Parquet => folder.join(format!("{stem}.parquet")),
-    };
+    let path = folder.join(path.file_name().expect("a table path has a file name"));
     tracing::info!("writing {}", path.display());
 
     match format {
@@ -100,6 +97,21 @@ pub fn write_table(merged: &DataFrame, out: &Path, format: TableFormat) -> Resul
             write_csv(&path, &mut table)?;
         }
         TableFormat::Parquet => write_parquet(&path, &mut merged.clone())?,
+    }
+    Ok(path)
+}
+
+/// Returns where `--format` writes the merged table for the report `out`, rejecting the
+/// names of a run folder's own tables, which the table would replace.
+pub fn table_path(out: &Path, format: TableFormat) -> Result<PathBuf, ReportError> {
+    let stem = file_stem(out);
+    let name = match format {
+        TableFormat::Csv => format!("{stem}.csv"),
+        TableFormat::Parquet => format!("{stem}.parquet"),
+    };
+    let path = out.with_file_name(name);
+    if matches!(stem.as_str(), "summary" | "metrics") {
+        return Err(ReportError::ReservedTableName { path: out.to_path_buf(), table: path });
     }
     Ok(path)
 }

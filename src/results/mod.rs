@@ -18,6 +18,6 @@ pub use error::ResultsError;
 pub use flatten::flatten_yaml;
 pub use metrics::{MetricRow, MetricsLog};
 pub use responses::{ResponseRow, write_responses};
-pub use run_dir::RunDir;
+pub use run_dir::{RunDir, check_folder_name};
 pub use summary::{RunStatus, Summary};
 pub use system::{git_commit, peak_rss_bytes};

@@ -111,6 +111,12 @@ impl RunDir {
 
 /// Rejects a name that would not make exactly one new folder under the results root.
 fn validate_recipe_name(name: &str) -> Result<(), ResultsError> {
+    check_folder_name(name).map_err(|reason| ResultsError::InvalidRecipeName { name: name.to_owned(), reason })
+}
+
+/// Checks that `name` makes exactly one new folder when joined to a path, and returns the
+/// reason when it does not.
+pub fn check_folder_name(name: &str) -> Result<(), &'static str> {
     let reason = if name.is_empty() {
         Some("the name is empty")
     } else if name.contains('/') || name.contains('\\') {
@@ -124,10 +130,7 @@ fn validate_recipe_name(name: &str) -> Result<(), ResultsError> {
     };
 
     match reason {
-        Some(reason) => Err(ResultsError::InvalidRecipeName {
-            name: name.to_owned(),
-            reason,
-        }),
+        Some(reason) => Err(reason),
         None => Ok(()),
     }
 }

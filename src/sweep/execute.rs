@@ -31,7 +31,7 @@ impl VariantState {
     pub fn as_str(&self) -> &'static str {
         match self {
             VariantState::Pending => "pending",
-            VariantState::Finished => "finished",
+            VariantState::Finished => "completed",
             VariantState::Failed(_) => "failed",
             VariantState::Incomplete => "incomplete",
         }
@@ -79,6 +79,39 @@ fn read_status(path: &Path) -> Option<(String, Option<String>)> {
     Some((status, error))
 }
 
+fn flag(name: &str, value: &std::ffi::OsStr) -> std::ffi::OsString {
+    let mut flag = std::ffi::OsString::from(format!("{name}="));
+    flag.push(value);
+    flag
+}
+
+/// Makes the child receive SIGTERM when the sweep ends, so killing a sweep never leaves a
+/// variant training in a folder that the next sweep would remove and start again.
+#[cfg(target_os = "linux")]
+fn end_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs between fork and exec, and calls only prctl, getppid and _exit,
+    // which are async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The sweep may have ended before prctl ran; then no signal would ever come.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// NOTE: outside Linux a child outlives a killed sweep; Ctrl-C still reaches both.
+#[cfg(not(target_os = "linux"))]
+fn end_with_parent(_command: &mut Command) {}
+
 /// Runs `variant` as `runner run` in a child process, so that each variant has its own memory
 /// peak and a crash ends only that variant, and returns how it ended.
 pub fn run_variant(variant: &Variant, recipe_path: &Path, out_root: &Path, experiment: &str) -> Result<Outcome, SweepError> {
@@ -89,16 +122,17 @@ pub fn run_variant(variant: &Variant, recipe_path: &Path, out_root: &Path, exper
     }
 
     let program = std::env::current_exe().map_err(|source| SweepError::Io { action: "locate", path: PathBuf::from("runner"), source })?;
+    // Every value goes in `--flag=value` form and the recipe after `--`, so a name or path
+    // that starts with `-` is not read as a flag.
     let mut command = Command::new(&program);
-    command
-        .arg("run")
-        .arg(recipe_path)
-        .arg("--out")
-        .arg(out_root)
-        .args(["--run-id", &variant.id, "--variant", &variant.name]);
+    command.arg("run").arg(flag("--out", out_root.as_os_str()));
+    command.arg(format!("--run-id={}", variant.id)).arg(format!("--variant={}", variant.name));
     for argument in variant.set_arguments() {
-        command.args(["--set", &argument]);
+        command.arg(format!("--set={argument}"));
     }
+    command.arg("--").arg(recipe_path);
+    end_with_parent(&mut command);
+
     let started = Instant::now();
     let mut child = command.stdout(Stdio::inherit()).stderr(Stdio::piped()).spawn().map_err(|source| SweepError::Spawn {
         program: program.display().to_string(),

@@ -51,6 +51,7 @@ pub fn expand(experiment: &Experiment, extra: &[(String, Value)]) -> Result<Vec<
     let file = &experiment.file;
     let origin = experiment.path.display().to_string();
 
+    let random = file.random.is_some();
     let varied: Vec<(Option<String>, Vec<(String, Value)>)> = if let Some(grid) = &file.grid {
         grid_product(grid).into_iter().map(|values| (None, values)).collect()
     } else if let Some(random) = &file.random {
@@ -63,33 +64,65 @@ pub fn expand(experiment: &Experiment, extra: &[(String, Value)]) -> Result<Vec<
         variants.iter().map(|variant| (Some(variant.name.clone()), variant.set.clone().into_iter().collect())).collect()
     };
 
+    // Each override names where it was written, so an error points at the right line.
+    let shared: Vec<(String, Value, String)> = file
+        .set
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone(), format!("{origin}, key `set`")))
+        .chain(extra.iter().map(|(key, value)| (key.clone(), value.clone(), format!("--set {key}"))))
+        .collect();
+
     let mut seen: HashMap<String, String> = HashMap::new();
-    let mut expanded = Vec::with_capacity(varied.len());
+    let mut expanded: Vec<Variant> = Vec::with_capacity(varied.len());
     for (name, values) in varied {
-        let name = name.unwrap_or_else(|| describe(&values));
+        let name = name.unwrap_or_else(|| describe(&values, random));
         let variant_origin = format!("{origin}, variant `{name}`");
 
-        let mut overrides: Vec<(String, Value)> = file.set.clone().into_iter().collect();
-        overrides.extend(extra.iter().cloned());
-        overrides.extend(values.iter().cloned());
-        overrides.push(("name".into(), Value::String(experiment.name.clone())));
-
-        let parsed = overrides
-            .iter()
-            .map(|(key, value)| Override::new(key, value, &variant_origin))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut parsed = Vec::with_capacity(shared.len() + values.len() + 1);
+        for (key, value, key_origin) in &shared {
+            parsed.push(Override::new(key, value, key_origin)?);
+        }
+        for (key, value) in &values {
+            parsed.push(Override::new(key, value, &variant_origin)?);
+        }
+        let experiment_name = Value::String(experiment.name.clone());
+        parsed.push(Override::new("name", &experiment_name, &origin)?);
         let recipe = load_recipe_with(&experiment.recipe, &parsed)?;
         let id = variant_id(&recipe);
 
         if let Some(other) = seen.insert(id.clone(), name.clone()) {
+            if random {
+                // Draws from a small set of choices repeat; the repeat is the same run.
+                tracing::info!("random draw `{name}` repeats variant `{other}` ({id}); it runs once");
+                continue;
+            }
             return Err(SweepError::invalid(
                 &origin,
                 format!("variants `{other}` and `{name}` resolve to the same recipe (id {id}); remove one or make them differ"),
             ));
         }
+
+        let mut overrides: Vec<(String, Value)> = shared.iter().map(|(key, value, _)| (key.clone(), value.clone())).collect();
+        overrides.extend(values.iter().cloned());
+        overrides.push(("name".into(), experiment_name));
         expanded.push(Variant { name, id, overrides, varied: values, recipe });
     }
+
+    disambiguate_names(&mut expanded);
     Ok(expanded)
+}
+
+/// Appends the id to generated names that two variants share, as rounded random draws can.
+fn disambiguate_names(variants: &mut [Variant]) {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for variant in variants.iter() {
+        *counts.entry(variant.name.clone()).or_default() += 1;
+    }
+    for variant in variants.iter_mut() {
+        if counts[&variant.name] > 1 {
+            variant.name = format!("{} [{}]", variant.name, variant.id);
+        }
+    }
 }
 
 /// Returns the id of a resolved recipe: it changes with any value, including defaults, and
@@ -128,9 +161,14 @@ fn draw(distribution: &Distribution, rng: &mut ChaCha8Rng) -> Value {
     }
 }
 
-/// Names a generated variant by its values: `train.batch_size=4,train.lr=0.0001`.
-fn describe(values: &[(String, Value)]) -> String {
-    values.iter().map(|(key, value)| format!("{key}={}", short_value(value))).collect::<Vec<_>>().join(",")
+/// Names a generated variant by its values: `train.batch_size=4,train.lr=0.0001`. Random
+/// draws are rounded to four significant digits; grid values are written as given.
+fn describe(values: &[(String, Value)], rounded: bool) -> String {
+    let text = |value: &Value| match (rounded, value) {
+        (true, _) | (false, Value::String(_)) => short_value(value),
+        (false, other) => serde_json::to_string(other).unwrap_or_default(),
+    };
+    values.iter().map(|(key, value)| format!("{key}={}", text(value))).collect::<Vec<_>>().join(",")
 }
 
 /// A value as a short label: strings bare, floats to four significant digits.
@@ -223,6 +261,38 @@ mod tests {
         let message = expand(&experiment, &[]).unwrap_err().to_string();
 
         assert!(message.contains("exp.yaml, variant `typo`: key `train.lrr`: unknown key; did you mean `train.lr`?"), "{message}");
+    }
+
+    #[test]
+    fn close_grid_values_keep_distinct_names() {
+        let folder = tempfile::tempdir().unwrap();
+        let experiment = experiment(folder.path(), "recipe: base.yaml\ngrid:\n  train.lr: [0.00100001, 0.001]\n");
+
+        let names: Vec<String> = expand(&experiment, &[]).unwrap().into_iter().map(|variant| variant.name).collect();
+
+        assert_eq!(names, ["train.lr=0.00100001", "train.lr=0.001"]);
+    }
+
+    #[test]
+    fn repeated_random_draws_run_once() {
+        let folder = tempfile::tempdir().unwrap();
+        let text = "recipe: base.yaml\nrandom:\n  count: 6\n  seed: 1\n  params:\n    train.batch_size: {choice: [2, 4]}\n";
+        let experiment = experiment(folder.path(), text);
+
+        let mut names: Vec<String> = expand(&experiment, &[]).unwrap().into_iter().map(|variant| variant.name).collect();
+        names.sort();
+
+        assert_eq!(names, ["train.batch_size=2", "train.batch_size=4"]);
+    }
+
+    #[test]
+    fn command_line_override_error_names_the_flag() {
+        let folder = tempfile::tempdir().unwrap();
+        let experiment = experiment(folder.path(), "recipe: base.yaml\ngrid:\n  train.lr: [0.1]\n");
+
+        let message = expand(&experiment, &[("train.lrr".into(), Value::from(0.1))]).unwrap_err().to_string();
+
+        assert!(message.starts_with("--set train.lrr: key `train.lrr`: unknown key"), "{message}");
     }
 
     #[test]

@@ -19,10 +19,10 @@ pub struct ExperimentFile {
     /// The base recipe, relative to the experiment file.
     pub recipe: String,
     /// Overrides every variant gets, as dotted keys, such as a small preset for a sweep.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub set: BTreeMap<String, Value>,
     /// Every combination of these values: dotted key → list of values.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys_option")]
     pub grid: Option<BTreeMap<String, Vec<Value>>>,
     /// Values drawn at random from distributions.
     #[serde(default)]
@@ -42,6 +42,7 @@ pub struct RandomSearch {
     #[serde(default)]
     pub seed: u64,
     /// Dotted key → distribution.
+    #[serde(deserialize_with = "unique_keys")]
     pub params: BTreeMap<String, Distribution>,
 }
 
@@ -95,9 +96,59 @@ pub struct NamedVariant {
     /// The variant's name, shown in reports.
     pub name: String,
     /// Its overrides, as dotted keys.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub set: BTreeMap<String, Value>,
 }
+
+/// Reads a mapping of dotted keys, rejecting a key written twice, which a plain map would
+/// silently resolve to its last value.
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct UniqueKeys<V>(std::marker::PhantomData<V>);
+
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for UniqueKeys<V> {
+        type Value = BTreeMap<String, V>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a mapping of dotted keys such as `train.lr`")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            let mut map = BTreeMap::new();
+            while let Some((key, value)) = access.next_entry::<String, V>()? {
+                if map.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("the key `{key}` is written twice")));
+                }
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+
+    deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
+}
+
+fn unique_keys_option<'de, D, V>(deserializer: D) -> Result<Option<BTreeMap<String, V>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    unique_keys(deserializer).map(Some)
+}
+
+/// Most variants one experiment may expand into; a larger grid or count is more likely a
+/// mistake than a plan, and expanding it would exhaust memory.
+pub const MAX_VARIANTS: usize = 10_000;
+
+/// Longest variant name, in characters; a name is a folder-free label in tables and legends.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Keys a variant may not set: the experiment's name names the run folders, and the recipe's
+/// `extends` chain is read before any override applies.
+const FIXED_KEYS: [&str; 2] = ["name", "extends"];
 
 /// A loaded experiment file with its paths resolved.
 #[derive(Debug, Clone)]
@@ -123,7 +174,13 @@ impl Experiment {
             Some(name) => name.clone(),
             None => path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into()),
         };
+        if let Err(reason) = crate::results::check_folder_name(&name) {
+            return Err(SweepError::invalid(&origin, format!("key `name`: `{name}` cannot name the results folder: {reason}")));
+        }
         let recipe = path.parent().unwrap_or(Path::new(".")).join(&file.recipe);
+        if recipe.is_dir() {
+            return Err(SweepError::invalid(&origin, format!("key `recipe`: {} is a folder; name a recipe file in it", recipe.display())));
+        }
         if !recipe.is_file() {
             return Err(SweepError::invalid(&origin, format!("key `recipe`: the base recipe {} does not exist", recipe.display())));
         }
@@ -143,6 +200,7 @@ impl Experiment {
             return Err(SweepError::invalid(&origin, "give exactly one of `grid`, `random` and `variants`"));
         }
 
+        let mut keys: Vec<(String, &str)> = file.set.keys().map(|key| (format!("set.{key}"), key.as_str())).collect();
         if let Some(grid) = &file.grid {
             if grid.is_empty() {
                 return Err(SweepError::invalid(&origin, "key `grid`: the grid is empty; list at least one key with its values"));
@@ -150,11 +208,21 @@ impl Experiment {
             if let Some((key, _)) = grid.iter().find(|(_, values)| values.is_empty()) {
                 return Err(SweepError::invalid(&origin, format!("key `grid.{key}`: the list of values is empty")));
             }
+            let combinations = grid.values().try_fold(1usize, |product, values| product.checked_mul(values.len()));
+            if combinations.is_none_or(|count| count > MAX_VARIANTS) {
+                let count = combinations.map_or_else(|| "more than 2^64".to_string(), |count| count.to_string());
+                return Err(SweepError::invalid(&origin, format!("key `grid`: {count} combinations, more than the {MAX_VARIANTS} a sweep may run; split the grid")));
+            }
+            keys.extend(grid.keys().map(|key| (format!("grid.{key}"), key.as_str())));
         }
         if let Some(random) = &file.random {
             if random.count == 0 {
                 return Err(SweepError::invalid(&origin, "key `random.count`: must be at least 1"));
             }
+            if random.count > MAX_VARIANTS {
+                return Err(SweepError::invalid(&origin, format!("key `random.count`: {} is more than the {MAX_VARIANTS} variants a sweep may run", random.count)));
+            }
+            keys.extend(random.params.keys().map(|key| (format!("random.params.{key}"), key.as_str())));
             if random.params.is_empty() {
                 return Err(SweepError::invalid(&origin, "key `random.params`: no keys to draw; add at least one key with a distribution"));
             }
@@ -166,15 +234,32 @@ impl Experiment {
             if variants.is_empty() {
                 return Err(SweepError::invalid(&origin, "key `variants`: the list is empty"));
             }
+            if variants.len() > MAX_VARIANTS {
+                return Err(SweepError::invalid(&origin, format!("key `variants`: {} variants, more than the {MAX_VARIANTS} a sweep may run", variants.len())));
+            }
             let mut names = std::collections::HashSet::new();
             for variant in variants {
                 if variant.name.trim().is_empty() {
                     return Err(SweepError::invalid(&origin, "key `variants`: a variant has an empty name"));
                 }
+                if variant.name.chars().count() > MAX_NAME_CHARS || variant.name.chars().any(char::is_control) {
+                    return Err(SweepError::invalid(
+                        &origin,
+                        format!("key `variants`: the name `{}` is too long or contains a control character; use at most {MAX_NAME_CHARS} printable characters", variant.name.escape_debug()),
+                    ));
+                }
+                keys.extend(variant.set.keys().map(|key| (format!("variants.{}.set.{key}", variant.name), key.as_str())));
                 if !names.insert(variant.name.as_str()) {
                     return Err(SweepError::invalid(&origin, format!("key `variants`: the name `{}` is used twice", variant.name)));
                 }
             }
+        }
+
+        if let Some((place, key)) = keys.iter().find(|(_, key)| FIXED_KEYS.contains(key)) {
+            return Err(SweepError::invalid(
+                &origin,
+                format!("key `{place}`: `{key}` cannot be varied; the experiment's `name` names its results folder, and `extends` belongs in the recipe"),
+            ));
         }
         Ok(())
     }
@@ -182,6 +267,17 @@ impl Experiment {
 
 impl Distribution {
     fn check(&self) -> Result<(), String> {
+        let finite = match self {
+            Distribution::Uniform(bounds) | Distribution::LogUniform(bounds) => bounds.iter().all(|bound| bound.is_finite()),
+            _ => true,
+        };
+        let width_finite = match self {
+            Distribution::Uniform([low, high]) => (high - low).is_finite(),
+            _ => true,
+        };
+        if !finite || !width_finite {
+            return Err("the bounds and their difference must be finite numbers".into());
+        }
         match self {
             Distribution::Uniform([low, high]) if !(low < high) => Err(format!("uniform needs low < high, found [{low}, {high}]")),
             Distribution::LogUniform([low, high]) if !(*low > 0.0 && low < high) => {
@@ -246,6 +342,41 @@ mod tests {
     fn missing_recipe_rejected() {
         let message = load_error("recipe: nowhere.yaml\ngrid:\n  train.lr: [0.1]\n");
         assert!(message.contains("the base recipe") && message.contains("nowhere.yaml does not exist"), "{message}");
+    }
+
+    #[test]
+    fn infinite_bounds_rejected() {
+        for bounds in ["{uniform: [0, .inf]}", "{uniform: [-1e308, 1e308]}", "{log_uniform: [1e-300, .inf]}"] {
+            let message = load_error(&format!("recipe: base.yaml\nrandom:\n  count: 2\n  params:\n    train.lr: {bounds}\n"));
+            assert!(message.contains("the bounds and their difference must be finite numbers"), "{bounds}: {message}");
+        }
+    }
+
+    #[test]
+    fn huge_grid_rejected() {
+        let values = format!("[{}]", (0..101).map(|value| value.to_string()).collect::<Vec<_>>().join(", "));
+        let message = load_error(&format!("recipe: base.yaml\ngrid:\n  train.lr: {values}\n  seed: {values}\n"));
+        assert!(message.contains("10201 combinations, more than the 10000 a sweep may run"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_grid_key_rejected() {
+        let message = load_error("recipe: base.yaml\ngrid:\n  train.lr: [0.1]\n  train.lr: [0.2]\n");
+        assert!(message.contains("the key `train.lr` is written twice"), "{message}");
+    }
+
+    #[test]
+    fn unsafe_experiment_name_rejected() {
+        for name in ["..", "a/b", "''"] {
+            let message = load_error(&format!("name: {name}\nrecipe: base.yaml\ngrid:\n  train.lr: [0.1]\n"));
+            assert!(message.contains("cannot name the results folder"), "{name}: {message}");
+        }
+    }
+
+    #[test]
+    fn varying_name_rejected() {
+        let message = load_error("recipe: base.yaml\ngrid:\n  name: [a, b]\n");
+        assert!(message.contains("key `grid.name`: `name` cannot be varied"), "{message}");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct SweepArgs {
     pub experiment: PathBuf,
     /// Run only shard I of N: variant k (from 0) belongs to shard k % N + 1, so N jobs with
     /// shards 1/N to N/N run every variant exactly once.
-    #[arg(long, value_name = "I/N", default_value = "1/1")]
+    #[arg(long, value_name = "I/N", default_value = "1/1", allow_hyphen_values = true)]
     pub shard: Shard,
     /// List the shard's variants, their ids, states and overrides, and run nothing.
     #[arg(long)]
@@ -95,7 +95,10 @@ pub fn run_sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<SweepReport, S
             }
             state => {
                 tracing::info!("{label}: {}, running", state.as_str());
-                let outcome = execute::run_variant(variant, &experiment.recipe, &args.out, &experiment.name)?;
+                // A variant that cannot even start (its folder cannot be removed, say) is one
+                // failed variant, not the end of the sweep.
+                let outcome = execute::run_variant(variant, &experiment.recipe, &args.out, &experiment.name)
+                    .unwrap_or_else(|error| Outcome::Failed(error.to_string()));
                 match &outcome {
                     Outcome::Failed(error) => tracing::warn!("{label} failed: {error}"),
                     _ => tracing::info!("{label}: completed"),
@@ -116,7 +119,7 @@ pub fn run_sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<SweepReport, S
 fn write_listing(out: &mut dyn Write, variants: &[&Variant], root: &std::path::Path) -> std::io::Result<()> {
     for variant in variants {
         let state = state_of(&root.join(&variant.id));
-        writeln!(out, "{}  {:<10}  {}", variant.id, state.as_str(), variant.name)?;
+        writeln!(out, "{}  {:<10}  {}", variant.id, state.as_str(), variant.name.escape_debug())?;
         for (key, value) in &variant.varied {
             let value = match value {
                 serde_yaml::Value::String(text) => text.clone(),
@@ -137,7 +140,7 @@ pub fn format_report(report: &SweepReport) -> String {
             Outcome::Completed => ("completed", None),
             Outcome::Failed(error) => ("failed", Some(error)),
         };
-        text.push_str(&format!("{}  {outcome:<9}  {:>8.1} s  {}\n", variant.id, variant.wall_time_s, variant.name));
+        text.push_str(&format!("{}  {outcome:<9}  {:>8.1} s  {}\n", variant.id, variant.wall_time_s, variant.name.escape_debug()));
         if let Some(error) = error {
             text.push_str(&format!("    error: {error}\n"));
         }
