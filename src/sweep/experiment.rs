@@ -19,10 +19,10 @@ pub struct ExperimentFile {
     /// The base recipe, relative to the experiment file.
     pub recipe: String,
     /// Overrides every variant gets, as dotted keys, such as a small preset for a sweep.
-    #[serde(default, deserialize_with = "unique_keys")]
+    #[serde(default)]
     pub set: BTreeMap<String, Value>,
     /// Every combination of these values: dotted key → list of values.
-    #[serde(default, deserialize_with = "unique_keys_option")]
+    #[serde(default)]
     pub grid: Option<BTreeMap<String, Vec<Value>>>,
     /// Values drawn at random from distributions.
     #[serde(default)]
@@ -42,7 +42,6 @@ pub struct RandomSearch {
     #[serde(default)]
     pub seed: u64,
     /// Dotted key → distribution.
-    #[serde(deserialize_with = "unique_keys")]
     pub params: BTreeMap<String, Distribution>,
 }
 
@@ -96,47 +95,8 @@ pub struct NamedVariant {
     /// The variant's name, shown in reports.
     pub name: String,
     /// Its overrides, as dotted keys.
-    #[serde(default, deserialize_with = "unique_keys")]
+    #[serde(default)]
     pub set: BTreeMap<String, Value>,
-}
-
-/// Reads a mapping of dotted keys, rejecting a key written twice, which a plain map would
-/// silently resolve to its last value.
-fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    V: Deserialize<'de>,
-{
-    struct UniqueKeys<V>(std::marker::PhantomData<V>);
-
-    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for UniqueKeys<V> {
-        type Value = BTreeMap<String, V>;
-
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a mapping of dotted keys such as `train.lr`")
-        }
-
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-            let mut map = BTreeMap::new();
-            while let Some((key, value)) = access.next_entry::<String, V>()? {
-                if map.contains_key(&key) {
-                    return Err(serde::de::Error::custom(format!("the key `{key}` is written twice")));
-                }
-                map.insert(key, value);
-            }
-            Ok(map)
-        }
-    }
-
-    deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
-}
-
-fn unique_keys_option<'de, D, V>(deserializer: D) -> Result<Option<BTreeMap<String, V>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    V: Deserialize<'de>,
-{
-    unique_keys(deserializer).map(Some)
 }
 
 /// Most variants one experiment may expand into; a larger grid or count is more likely a
@@ -168,7 +128,13 @@ impl Experiment {
     pub fn load(path: &Path) -> Result<Experiment, SweepError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|error| SweepError::invalid(&origin, format!("cannot read experiment: {error}")))?;
-        let file: ExperimentFile = serde_yaml::from_str(&text).map_err(|error| SweepError::invalid(&origin, error.to_string()))?;
+        // Reading a `Value` first rejects a key written twice, which a plain map would resolve
+        // silently to its last value.
+        let document: Value = serde_yaml::from_str(&text).map_err(|error| SweepError::invalid(&origin, format!("invalid YAML: {error}")))?;
+        if !document.is_mapping() {
+            return Err(SweepError::invalid(&origin, "an experiment must be a YAML mapping with `recipe` and one of `grid`, `random` and `variants`"));
+        }
+        let file: ExperimentFile = serde_yaml::from_value(document).map_err(|error| SweepError::invalid(&origin, error.to_string()))?;
 
         let name = match &file.name {
             Some(name) => name.clone(),
@@ -315,6 +281,12 @@ mod tests {
     }
 
     #[test]
+    fn list_instead_of_mapping_rejected() {
+        let message = load_error("- recipe: base.yaml\n");
+        assert!(message.ends_with("an experiment must be a YAML mapping with `recipe` and one of `grid`, `random` and `variants`"), "{message}");
+    }
+
+    #[test]
     fn empty_grid_rejected() {
         let message = load_error("recipe: base.yaml\ngrid: {}\n");
         assert!(message.ends_with("exp.yaml: key `grid`: the grid is empty; list at least one key with its values"), "{message}");
@@ -362,7 +334,7 @@ mod tests {
     #[test]
     fn duplicate_grid_key_rejected() {
         let message = load_error("recipe: base.yaml\ngrid:\n  train.lr: [0.1]\n  train.lr: [0.2]\n");
-        assert!(message.contains("the key `train.lr` is written twice"), "{message}");
+        assert!(message.contains("duplicate entry with key \"train.lr\""), "{message}");
     }
 
     #[test]
