@@ -13,7 +13,7 @@ use super::{SweepError, Variant};
 use crate::results::RunDir;
 use crate::run::{RunIdentity, record_failure};
 
-/// What a variant's run folder says about it before the sweep starts it.
+/// The state of a variant's run folder before the sweep starts it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VariantState {
     /// No run folder yet.

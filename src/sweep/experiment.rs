@@ -99,11 +99,11 @@ pub struct NamedVariant {
     pub set: BTreeMap<String, Value>,
 }
 
-/// Most variants one experiment may expand into; a larger grid or count is more likely a
-/// mistake than a plan, and expanding it would exhaust memory.
+/// Maximum number of variants of one experiment. A larger grid is more likely a mistake than
+/// a plan, and expanding it would exhaust memory.
 pub const MAX_VARIANTS: usize = 10_000;
 
-/// Longest variant name, in characters; a name is a folder-free label in tables and legends.
+/// Maximum length of a variant name in characters, because names label table rows and legends.
 const MAX_NAME_CHARS: usize = 200;
 
 /// Keys a variant may not set: the experiment's name names the run folders, and the recipe's
@@ -156,8 +156,8 @@ impl Experiment {
         Ok(experiment)
     }
 
-    /// Rejects a file that does not say exactly one way to vary the recipe, or says it with
-    /// nothing in it.
+    /// Rejects a file without exactly one way to vary the recipe, one whose way is empty, and
+    /// values that cannot run.
     fn check(&self) -> Result<(), SweepError> {
         let origin = self.path.display().to_string();
         let file = &self.file;

@@ -48,7 +48,7 @@ pub struct SweepArgs {
 pub struct SweepReport {
     /// The experiment's name.
     pub experiment: String,
-    /// The folder that holds the variants' run folders.
+    /// The folder that contains the variants' run folders.
     pub root: PathBuf,
     /// One line per variant of the shard, in expansion order.
     pub variants: Vec<VariantOutcome>,
