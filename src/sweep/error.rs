@@ -33,7 +33,13 @@ pub enum SweepError {
     },
     /// The failure of a variant cannot be recorded.
     #[error(transparent)]
-    Record(#[from] RunError),
+    Record(Box<RunError>),
+}
+
+impl From<RunError> for SweepError {
+    fn from(error: RunError) -> Self {
+        SweepError::Record(Box::new(error))
+    }
 }
 
 impl SweepError {

@@ -16,6 +16,9 @@ use crate::recipe::{Override, Recipe, load_recipe_with};
 /// experiment sharing an id is vanishingly unlikely.
 const ID_HEX_DIGITS: usize = 12;
 
+/// Dotted keys and the values they are set to.
+type Overrides = Vec<(String, Value)>;
+
 /// One run of an experiment.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -52,7 +55,7 @@ pub fn expand(experiment: &Experiment, extra: &[(String, Value)]) -> Result<Vec<
     let origin = experiment.path.display().to_string();
 
     let random = file.random.is_some();
-    let varied: Vec<(Option<String>, Vec<(String, Value)>)> = if let Some(grid) = &file.grid {
+    let varied: Vec<(Option<String>, Overrides)> = if let Some(grid) = &file.grid {
         grid_product(grid).into_iter().map(|values| (None, values)).collect()
     } else if let Some(random) = &file.random {
         let mut rng = ChaCha8Rng::seed_from_u64(random.seed);
@@ -135,8 +138,8 @@ pub fn variant_id(recipe: &Recipe) -> String {
 }
 
 /// Every combination of the grid's values; the last key varies fastest.
-fn grid_product(grid: &BTreeMap<String, Vec<Value>>) -> Vec<Vec<(String, Value)>> {
-    let mut combinations: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+fn grid_product(grid: &BTreeMap<String, Vec<Value>>) -> Vec<Overrides> {
+    let mut combinations: Vec<Overrides> = vec![Vec::new()];
     for (key, values) in grid {
         combinations = combinations
             .into_iter()

@@ -245,8 +245,8 @@ impl Distribution {
             return Err("the bounds and their difference must be finite numbers".into());
         }
         match self {
-            Distribution::Uniform([low, high]) if !(low < high) => Err(format!("uniform needs low < high, found [{low}, {high}]")),
-            Distribution::LogUniform([low, high]) if !(*low > 0.0 && low < high) => {
+            Distribution::Uniform([low, high]) if low >= high => Err(format!("uniform needs low < high, found [{low}, {high}]")),
+            Distribution::LogUniform([low, high]) if *low <= 0.0 || low >= high => {
                 Err(format!("log_uniform needs 0 < low < high, found [{low}, {high}]"))
             }
             Distribution::IntUniform([low, high]) if low > high => Err(format!("int_uniform needs low <= high, found [{low}, {high}]")),
