@@ -248,3 +248,18 @@ fn malformed_override_rejected() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("expected KEY=VALUE"), "{}", stderr(&output));
 }
+
+#[test]
+fn benchmark_recipe_run_points_at_bench() {
+    let message = rejected(Path::new("recipes/kv-cache.yaml"), &[], 2);
+
+    assert!(message.starts_with("error: recipes/kv-cache.yaml: key `data.dataset`: missing"), "{message}");
+    assert!(message.contains("which `runner bench` runs"), "{message}");
+}
+
+#[test]
+fn extends_override_rejected() {
+    let message = rejected(Path::new("recipes/pretrain.yaml"), &["--set", "extends=other.yaml"], 2);
+
+    assert!(message.contains("key `extends`: cannot be overridden"), "{message}");
+}

@@ -102,7 +102,9 @@ pub(crate) fn origin_of(figment: &Figment, key: &str, recipe: &Path) -> String {
     figment
         .find_metadata(key)
         .map(describe_metadata)
-        .filter(|origin| !origin.starts_with("Serialized"))
+        // The built-in defaults are named after their Rust type; a missing or defaulted key
+        // is the recipe file's to set.
+        .filter(|origin| !origin.starts_with("Serialized") && origin != std::any::type_name::<Recipe>())
         .unwrap_or_else(|| recipe.display().to_string())
 }
 
@@ -189,6 +191,12 @@ impl Override {
     /// Parses a `--set key.path=value` flag; see [`parse_set_flag`].
     pub fn parse(raw: &str) -> Result<Self, RecipeError> {
         let (key, value) = parse_set_flag(raw)?;
+        if value.is_null() && raw.split_once('=').is_some_and(|(_, text)| text.trim().is_empty()) {
+            return Err(RecipeError::at(
+                format!("--set {raw}"),
+                format!("the value is empty; write a value such as `{key}=1`, or `{key}=\"\"` for empty text"),
+            ));
+        }
         Override::new(&key, &value, format!("--set {key}")).map_err(|error| RecipeError { origin: format!("--set {raw}"), ..error })
     }
 
@@ -201,6 +209,9 @@ impl Override {
         }
         if key.split('.').any(str::is_empty) {
             return Err(RecipeError::at(origin, format!("the key `{key}` has an empty part; write a dotted key path such as `train.lr`")));
+        }
+        if key == "extends" {
+            return Err(RecipeError::at_key(origin, key, "cannot be overridden, because the `extends` chain is read before any override; edit the recipe file instead"));
         }
         let value = Value::serialize(value)
             .map_err(|error| RecipeError::at_key(&origin, key, format!("invalid value: {error}")))?;
@@ -255,6 +266,19 @@ mod tests {
         let error = Override::parse("train.lr").err().unwrap();
         assert!(error.message.contains("expected KEY=VALUE"), "{error}");
         assert_eq!(error.origin, "--set train.lr");
+    }
+
+    #[test]
+    fn override_with_empty_value_rejected() {
+        let error = Override::parse("train.lr=").err().unwrap();
+        assert!(error.message.starts_with("the value is empty"), "{error}");
+        assert!(Override::parse("pretrain.start_context=\"\"").is_ok());
+    }
+
+    #[test]
+    fn extends_override_rejected() {
+        let error = Override::parse("extends=base.yaml").err().unwrap();
+        assert!(error.message.contains("cannot be overridden"), "{error}");
     }
 
     #[test]

@@ -11,6 +11,9 @@ use crate::model::hf::{Gpt2Source, HUB_MODELS, WEIGHTS_FILE};
 pub fn validate(recipe: &Recipe, origin: &dyn Fn(&str) -> String) -> Result<(), RecipeError> {
     let fail = |key: &str, message: String| Err(RecipeError::at_key(origin(key), key, message));
 
+    if recipe.data.dataset.trim().is_empty() && !recipe.benchmark.is_empty() {
+        return fail("data.dataset", "missing, so there is nothing to train; this recipe has a `benchmark` section, which `runner bench` runs".into());
+    }
     if recipe.data.dataset.trim().is_empty() {
         return fail("data.dataset", "missing; set a dataset card name (the-verdict, instruction-data, ...) or a file path".into());
     }
