@@ -150,8 +150,8 @@ pub fn record_failure(recipe: &Recipe, run_dir: &RunDir, identity: &RunIdentity,
     Ok(())
 }
 
-/// The summary fields a run knows before it trains; status, time and metrics are filled in
-/// when it ends.
+/// Builds the summary fields that are set before training. Status, time and metrics are
+/// filled in when the run ends.
 fn summary_of(recipe: &Recipe, run_dir: &RunDir, identity: &RunIdentity) -> Summary {
     Summary {
         run_id: run_dir.run_id.clone(),

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use common::{read_parquet, runner, stderr, stdout};
 
-/// A four-variant grid over the real pretraining recipe, small enough to run in seconds.
+/// Writes an experiment over the real pretraining recipe with a tiny model, so each variant
+/// runs in seconds, varied as `variation` says.
 fn write_experiment(folder: &Path, variation: &str) -> PathBuf {
     let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/pretrain.yaml");
     let text = format!(
@@ -138,7 +139,8 @@ fn dry_run_lists_without_running() {
     assert!(output.status.success(), "{}", stderr(&output));
     let listing = stdout(&output);
     assert_eq!(listing.lines().filter(|line| line.contains("  pending  ")).count(), 2, "{listing}");
-    assert!(listing.contains("seed=1,train.lr=0.002") && listing.contains("    train.lr: 0.002"), "{listing}");
+    assert!(listing.contains("seed=1,train.lr=0.002"), "{listing}");
+    assert!(listing.contains("    train.lr: 0.002"), "{listing}");
     assert!(!out.exists(), "a dry run creates no folder");
 }
 

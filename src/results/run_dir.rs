@@ -25,13 +25,7 @@ impl RunDir {
     /// folder is created with `create_dir`, which fails if it exists, so a clash of ids gets a
     /// new suffix instead of sharing a folder.
     pub fn create(root: &Path, recipe_name: &str) -> Result<RunDir, ResultsError> {
-        validate_recipe_name(recipe_name)?;
-        let recipe_folder = root.join(recipe_name);
-        fs::create_dir_all(&recipe_folder).map_err(|source| ResultsError::Io {
-            action: "create folder",
-            path: recipe_folder.clone(),
-            source,
-        })?;
+        let recipe_folder = create_recipe_folder(root, recipe_name)?;
 
         let mut attempt = 0;
         loop {
@@ -64,14 +58,8 @@ impl RunDir {
     /// a sweep variant's id. Fails if the folder exists, so a finished run is never mixed
     /// with a new one.
     pub fn create_with_id(root: &Path, recipe_name: &str, run_id: &str) -> Result<RunDir, ResultsError> {
-        validate_recipe_name(recipe_name)?;
         validate_recipe_name(run_id)?;
-        let recipe_folder = root.join(recipe_name);
-        fs::create_dir_all(&recipe_folder).map_err(|source| ResultsError::Io {
-            action: "create folder",
-            path: recipe_folder.clone(),
-            source,
-        })?;
+        let recipe_folder = create_recipe_folder(root, recipe_name)?;
 
         let path = recipe_folder.join(run_id);
         fs::create_dir(&path).map_err(|source| ResultsError::Io { action: "create folder", path: path.clone(), source })?;
@@ -107,6 +95,18 @@ impl RunDir {
     pub fn log_path(&self) -> PathBuf {
         self.path.join("run.log")
     }
+}
+
+/// Creates `root/recipe_name`, the folder of one recipe's runs, if it is missing.
+fn create_recipe_folder(root: &Path, recipe_name: &str) -> Result<PathBuf, ResultsError> {
+    validate_recipe_name(recipe_name)?;
+    let recipe_folder = root.join(recipe_name);
+    fs::create_dir_all(&recipe_folder).map_err(|source| ResultsError::Io {
+        action: "create folder",
+        path: recipe_folder.clone(),
+        source,
+    })?;
+    Ok(recipe_folder)
 }
 
 /// Rejects a name that would not make exactly one new folder under the results root.

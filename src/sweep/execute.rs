@@ -38,7 +38,7 @@ impl VariantState {
     }
 }
 
-/// How a variant ended in this sweep.
+/// The outcome of one variant in this sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// It had finished before; nothing ran.

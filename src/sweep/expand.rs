@@ -137,7 +137,7 @@ pub fn variant_id(recipe: &Recipe) -> String {
     hex[..ID_HEX_DIGITS].to_string()
 }
 
-/// Every combination of the grid's values; the last key varies fastest.
+/// Returns every combination of the grid's values, with the last key varying fastest.
 fn grid_product(grid: &BTreeMap<String, Vec<Value>>) -> Vec<Overrides> {
     let mut combinations: Vec<Overrides> = vec![Vec::new()];
     for (key, values) in grid {
@@ -174,7 +174,7 @@ fn describe(values: &[(String, Value)], rounded: bool) -> String {
     values.iter().map(|(key, value)| format!("{key}={}", text(value))).collect::<Vec<_>>().join(",")
 }
 
-/// A value as a short label: strings bare, floats to four significant digits.
+/// Formats a value as a short label: strings bare, floats to four significant digits.
 pub fn short_value(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),

@@ -74,14 +74,14 @@ impl TryFrom<DistributionSpec> for Distribution {
     type Error = String;
 
     fn try_from(spec: DistributionSpec) -> Result<Self, Self::Error> {
-        let given = [
+        let written = [
             spec.uniform.map(Distribution::Uniform),
             spec.log_uniform.map(Distribution::LogUniform),
             spec.int_uniform.map(Distribution::IntUniform),
             spec.choice.map(Distribution::Choice),
         ];
-        let mut given = given.into_iter().flatten();
-        match (given.next(), given.next()) {
+        let mut written = written.into_iter().flatten();
+        match (written.next(), written.next()) {
             (Some(distribution), None) => Ok(distribution),
             _ => Err("write exactly one of uniform, log_uniform, int_uniform and choice".into()),
         }
@@ -161,8 +161,8 @@ impl Experiment {
     fn check(&self) -> Result<(), SweepError> {
         let origin = self.path.display().to_string();
         let file = &self.file;
-        let given = [file.grid.is_some(), file.random.is_some(), file.variants.is_some()].iter().filter(|given| **given).count();
-        if given != 1 {
+        let variations = [file.grid.is_some(), file.random.is_some(), file.variants.is_some()].iter().filter(|present| **present).count();
+        if variations != 1 {
             return Err(SweepError::invalid(&origin, "give exactly one of `grid`, `random` and `variants`"));
         }
 
@@ -313,7 +313,8 @@ mod tests {
     #[test]
     fn missing_recipe_rejected() {
         let message = load_error("recipe: nowhere.yaml\ngrid:\n  train.lr: [0.1]\n");
-        assert!(message.contains("the base recipe") && message.contains("nowhere.yaml does not exist"), "{message}");
+        assert!(message.contains("the base recipe"), "{message}");
+        assert!(message.contains("nowhere.yaml does not exist"), "{message}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct SweepArgs {
     pub overrides: Vec<String>,
 }
 
-/// What a sweep did, one line per variant of the shard.
+/// The outcome of a sweep, one line per variant of the shard.
 #[derive(Debug, Clone)]
 pub struct SweepReport {
     /// The experiment's name.
